@@ -1,0 +1,3 @@
+from llmu.cli import main
+
+raise SystemExit(main())
