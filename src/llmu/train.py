@@ -1,0 +1,352 @@
+"""One training loop for every lesson, on Hugging Face Accelerate.
+
+Mixed precision on GPU, dynamic padding with length-grouped batches, gradient accumulation,
+an extra-loss hook, evaluation callbacks, tqdm progress, and safetensors checkpoints that
+resume mid-epoch to the same weights as an uninterrupted run (on CPU).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from datasets import Dataset, Value
+from safetensors.torch import load_file, load_model, save_file, save_model
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
+from transformers.trainer_pt_utils import get_length_grouped_indices
+
+from llmu.config import Profile, mixed_precision, select_device
+
+#: Columns the tokenizer pads; any other numeric column is stacked (or, if ragged, padded with -100).
+TOKEN_COLUMNS = ("input_ids", "attention_mask", "token_type_ids")
+IGNORE_INDEX = -100
+
+#: ``extra_loss(model, batch, outputs) -> loss`` is added to ``task_loss_weight * outputs.loss``.
+ExtraLoss = Callable[[torch.nn.Module, dict[str, torch.Tensor], object], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of :func:`train`. ``max_steps`` caps optimizer steps (benchmarks, tests)."""
+
+    epochs: float = 1.0
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    grad_accum_steps: int = 1
+    max_grad_norm: float | None = 1.0
+    task_loss_weight: float = 1.0
+    seed: int = 0
+    mixed_precision: str = "auto"
+    group_by_length: bool = True
+    max_steps: int | None = None
+    checkpoint_dir: str | None = None
+    checkpoint_every: int | None = None
+    eval_every: int | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        checks = {
+            "epochs must be > 0": self.epochs > 0,
+            "batch_size must be >= 1": self.batch_size >= 1,
+            "learning_rate must be > 0": self.learning_rate > 0,
+            "grad_accum_steps must be >= 1": self.grad_accum_steps >= 1,
+            "warmup_ratio must be in [0, 1)": 0 <= self.warmup_ratio < 1,
+            "mixed_precision must be 'auto', 'no', 'fp16' or 'bf16'": self.mixed_precision
+            in {"auto", "no", "fp16", "bf16"},
+            "max_steps must be >= 1 or None": self.max_steps is None or self.max_steps >= 1,
+            "checkpoint_every needs checkpoint_dir": self.checkpoint_every is None or self.checkpoint_dir is not None,
+        }
+        failed = [message for message, ok in checks.items() if not ok]
+        if failed:
+            raise ValueError("invalid TrainConfig: " + "; ".join(failed))
+
+    @classmethod
+    def from_profile(cls, profile: Profile, seed: int, **overrides: object) -> TrainConfig:
+        """The profile's epochs, batch size, learning rate, weight decay and warm-up, plus overrides."""
+        base = {
+            "epochs": profile.epochs,
+            "batch_size": profile.batch_size,
+            "learning_rate": profile.learning_rate,
+            "weight_decay": profile.weight_decay,
+            "warmup_ratio": profile.warmup_ratio,
+            "seed": seed,
+        }
+        return cls(**{**base, **overrides})  # type: ignore[arg-type]
+
+
+@dataclass
+class TrainResult:
+    """What a run did: optimizer steps, the loss of each step, time and throughput."""
+
+    steps: int
+    losses: list[float]
+    seconds: float
+    examples: int
+    evaluations: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def examples_per_second(self) -> float:
+        return self.examples / self.seconds if self.seconds > 0 else float("nan")
+
+
+#: ``callback(step, model) -> metrics`` runs every ``eval_every`` steps and at the end of training.
+EvalCallback = Callable[[int, torch.nn.Module], dict[str, float]]
+
+
+def collate(features: list[dict], tokenizer: PreTrainedTokenizerBase) -> dict[str, torch.Tensor]:
+    """Pad a list of tokenized examples to the longest one (dynamic padding)."""
+    if not features:
+        raise ValueError("cannot collate an empty batch")
+    token_part = [{k: f[k] for k in TOKEN_COLUMNS if k in f} for f in features]
+    batch = dict(tokenizer.pad(token_part, return_tensors="pt"))
+    length = batch["input_ids"].shape[1]
+    for key in features[0]:
+        if key in TOKEN_COLUMNS:
+            continue
+        values = [f[key] for f in features]
+        if isinstance(values[0], list | tuple) and key == "labels":
+            padded = torch.full((len(values), length), IGNORE_INDEX, dtype=torch.long)
+            for row, value in enumerate(values):
+                padded[row, : len(value)] = torch.as_tensor(value, dtype=torch.long)
+            batch[key] = padded
+        else:
+            batch[key] = torch.as_tensor(np.asarray(values))
+    return batch
+
+
+def model_columns(dataset: Dataset) -> list[str]:
+    """The columns of a tokenized data set that go into batches (strings are left out)."""
+    if "input_ids" not in dataset.column_names:
+        raise ValueError(
+            f"the data set is not tokenized (columns {dataset.column_names}); tokenize it first"
+        )
+    text = {"string", "large_string"}
+    return [c for c, f in dataset.features.items() if not (isinstance(f, Value) and f.dtype in text)]
+
+
+def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int, group_by_length: bool) -> list[list[int]]:
+    """The batches (lists of example indices) of one epoch: a pure function of seed and epoch."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    if group_by_length:
+        order = get_length_grouped_indices(list(lengths), batch_size, generator=generator)
+    else:
+        order = torch.randperm(len(lengths), generator=generator).tolist()
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def _loader(data: Dataset, batches: list[list[int]], tokenizer: PreTrainedTokenizerBase) -> DataLoader:
+    # A private generator: creating an iterator must not draw from the global RNG, or dropout
+    # masks after a resume (or after an evaluation) would differ from an uninterrupted run.
+    return DataLoader(data, batch_sampler=batches, collate_fn=lambda f: collate(f, tokenizer),
+                      generator=torch.Generator())
+
+
+def train(
+    model: torch.nn.Module,
+    dataset: Dataset,
+    tokenizer: PreTrainedTokenizerBase,
+    config: TrainConfig,
+    extra_loss: ExtraLoss | None = None,
+    callbacks: Sequence[EvalCallback] = (),
+    device: torch.device | None = None,
+) -> TrainResult:
+    """Fine-tune ``model`` on a tokenized ``dataset`` (with a ``labels`` column).
+
+    With ``config.checkpoint_dir`` set, the model, optimizer, scheduler and RNG state are
+    saved there as safetensors + JSON every ``checkpoint_every`` steps and at the end; a call
+    that finds a checkpoint there resumes from it, skipping the batches already seen.
+    """
+    if len(dataset) == 0:
+        raise ValueError("the training set is empty")
+    if "labels" not in dataset.column_names and extra_loss is None:
+        raise ValueError("the training set has no 'labels' column and no extra_loss was given")
+    device = device or select_device()
+    precision = mixed_precision(device) if config.mixed_precision == "auto" else config.mixed_precision
+    accelerator = Accelerator(
+        cpu=device.type == "cpu",
+        mixed_precision=precision,
+        gradient_accumulation_steps=config.grad_accum_steps,
+    )
+    columns = model_columns(dataset)
+    data = dataset.with_format(columns=columns)
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    batches_per_epoch = math.ceil(len(dataset) / config.batch_size)
+    total_steps = math.ceil(config.epochs * batches_per_epoch / config.grad_accum_steps)
+    if config.max_steps is not None:
+        total_steps = min(total_steps, config.max_steps)
+
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.learning_rate,
+    )
+    scheduler = get_linear_schedule_with_warmup(optimizer, round(config.warmup_ratio * total_steps), total_steps)
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+
+    state = {"step": 0, "batch": 0, "losses": [], "examples": 0, "evaluations": []}
+    checkpoint = Path(config.checkpoint_dir) if config.checkpoint_dir else None
+    if checkpoint is not None and (checkpoint / "trainer_state.json").is_file():
+        state = _load_checkpoint(checkpoint, accelerator.unwrap_model(model), optimizer, scheduler, config)
+
+    model.train()
+    progress = tqdm(total=total_steps, initial=state["step"], desc="training", disable=not config.progress)
+    started = time.perf_counter()
+    running_loss = 0.0
+    while state["step"] < total_steps:
+        epoch, first = divmod(state["batch"], batches_per_epoch)
+        batches = epoch_batches(lengths, config.batch_size, config.seed, epoch, config.group_by_length)
+        loader = _loader(data, batches[first:], tokenizer)
+        for batch in loader:
+            batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+            with accelerator.accumulate(model):
+                outputs = model(**batch)
+                loss = config.task_loss_weight * outputs.loss if outputs.loss is not None else 0.0
+                if extra_loss is not None:
+                    loss = loss + extra_loss(model, batch, outputs)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and config.max_grad_norm is not None:
+                    accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            state["batch"] += 1
+            state["examples"] += len(batch["input_ids"])
+            running_loss += float(loss.detach()) / config.grad_accum_steps
+            if not accelerator.sync_gradients:
+                continue
+            state["step"] += 1
+            state["losses"].append(round(running_loss, 6))
+            running_loss = 0.0
+            progress.update(1)
+            progress.set_postfix(loss=f"{state['losses'][-1]:.4f}")
+            step = state["step"]
+            if config.eval_every and step % config.eval_every == 0 and step < total_steps:
+                state["evaluations"].append(_evaluate(callbacks, step, model))
+            if checkpoint is not None and config.checkpoint_every and step % config.checkpoint_every == 0:
+                _save_checkpoint(checkpoint, accelerator.unwrap_model(model), optimizer, scheduler, state, config)
+            if step >= total_steps:
+                break
+    progress.close()
+    if callbacks:
+        state["evaluations"].append(_evaluate(callbacks, state["step"], model))
+    if checkpoint is not None:
+        _save_checkpoint(checkpoint, accelerator.unwrap_model(model), optimizer, scheduler, state, config)
+    model.eval()
+    return TrainResult(
+        steps=state["step"],
+        losses=state["losses"],
+        seconds=time.perf_counter() - started,
+        examples=state["examples"],
+        evaluations=state["evaluations"],
+    )
+
+
+def _evaluate(callbacks: Sequence[EvalCallback], step: int, model: torch.nn.Module) -> dict[str, float]:
+    was_training = model.training
+    model.eval()
+    record: dict[str, float] = {"step": step}
+    for callback in callbacks:
+        record.update(callback(step, model))
+    model.train(was_training)
+    return record
+
+
+def _save_checkpoint(
+    directory: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    state: dict,
+    config: TrainConfig,
+) -> None:
+    """Write the checkpoint to a temporary folder, then swap it in, so a kill never leaves half of one."""
+    staging = directory.with_name(directory.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    save_model(model, str(staging / "model.safetensors"))
+    optim_state = optimizer.state_dict()
+    tensors = {f"{pid}.{key}": value.detach().cpu().contiguous()
+               for pid, values in optim_state["state"].items() for key, value in values.items()}
+    tensors["rng.torch"] = torch.get_rng_state()
+    save_file(tensors, str(staging / "optimizer.safetensors"))
+    meta = {
+        **state,
+        "param_groups": optim_state["param_groups"],
+        "scheduler": scheduler.state_dict(),
+        "config": asdict(config),
+    }
+    (staging / "trainer_state.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    shutil.rmtree(directory, ignore_errors=True)
+    staging.rename(directory)
+
+
+def _load_checkpoint(
+    directory: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    config: TrainConfig,
+) -> dict:
+    meta = json.loads((directory / "trainer_state.json").read_text(encoding="utf-8"))
+    saved = {k: v for k, v in meta["config"].items() if k not in {"max_steps", "progress", "checkpoint_every", "eval_every"}}
+    current = {k: v for k, v in asdict(config).items() if k in saved}
+    if saved != current:
+        changed = sorted(k for k in saved if saved[k] != current[k])
+        raise ValueError(f"checkpoint in {directory} was made with a different TrainConfig ({changed}); "
+                         "use another checkpoint_dir or delete it")
+    missing, unexpected = load_model(model, str(directory / "model.safetensors"), strict=True)
+    tensors = load_file(str(directory / "optimizer.safetensors"))
+    torch.set_rng_state(tensors.pop("rng.torch"))
+    optim_state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in tensors.items():
+        pid, key = name.split(".", 1)
+        optim_state.setdefault(int(pid), {})[key] = value
+    optimizer.load_state_dict({"state": optim_state, "param_groups": meta["param_groups"]})
+    scheduler.load_state_dict(meta["scheduler"])
+    return {k: meta[k] for k in ("step", "batch", "losses", "examples", "evaluations")}
+
+
+@torch.inference_mode()
+def predict_logits(
+    model: torch.nn.Module,
+    dataset: Dataset,
+    tokenizer: PreTrainedTokenizerBase,
+    batch_size: int = 128,
+    device: torch.device | None = None,
+) -> np.ndarray:
+    """Logits for every example of a tokenized ``dataset``, in the data set's order.
+
+    Batches are sorted by length internally for speed and put back in order; ``model``
+    is switched to eval mode (dropout off). Returns an array of shape (examples, classes).
+    """
+    if len(dataset) == 0:
+        raise ValueError("cannot predict on an empty data set")
+    device = device or next(model.parameters()).device
+    model.eval().to(device)
+    inputs = dataset.with_format(columns=[c for c in TOKEN_COLUMNS if c in dataset.column_names])
+    order = np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable")
+    batches = [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+    loader = _loader(inputs, batches, tokenizer)
+    result: np.ndarray | None = None
+    for batch_indices, batch in zip(batches, loader):
+        logits = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
+        if logits.ndim != 2:
+            raise ValueError(f"predict_logits expects a sequence classifier (logits of shape (batch, classes)), got {logits.shape}")
+        if result is None:
+            result = np.empty((len(dataset), logits.shape[1]), dtype=np.float32)
+        result[batch_indices] = logits
+    assert result is not None
+    return result
