@@ -1,0 +1,148 @@
+"""Matplotlib figures for the course: reliability diagrams and risk-coverage curves.
+
+Every function draws on ``ax`` (a new figure when ``None``), labels its axes, and returns the
+Axes; none calls ``plt.show()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+from llmu.calibration import ReliabilityData
+from llmu.uq import RiskCoverage
+
+__all__ = ["plot_reliability", "plot_risk_coverage"]
+
+CONFIDENCE_LABEL = "confidence (top-label probability)"
+
+
+def _as_list(data: ReliabilityData | Sequence[ReliabilityData]) -> list[ReliabilityData]:
+    items = [data] if isinstance(data, ReliabilityData) else list(data)
+    if not items or not all(isinstance(d, ReliabilityData) for d in items):
+        raise ValueError(
+            "plot_reliability needs a ReliabilityData or a non-empty list of them "
+            "(from calibration.reliability_diagram)."
+        )
+    return items
+
+
+def plot_reliability(
+    data: ReliabilityData | Sequence[ReliabilityData],
+    labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    histogram: bool = True,
+) -> Axes:
+    """Reliability diagram: per-bin accuracy against confidence, with the diagonal of perfect calibration.
+
+    One diagram: accuracy bars plus hatched bars for the gap to the bin's mean confidence.
+    Several (e.g. before/after temperature scaling): translucent accuracy bars and a marker
+    line at (mean confidence, accuracy) for each. The legend gives each diagram's ECE. With
+    ``histogram=True`` a panel below shows how many examples fall in each bin.
+    Returns the main Axes (the histogram Axes is ``ax.histogram_ax``).
+    """
+    items = _as_list(data)
+    if isinstance(labels, str):
+        labels = [labels]
+    if labels is None:
+        labels = ["model"] if len(items) == 1 else [f"model {i + 1}" for i in range(len(items))]
+    if len(labels) != len(items):
+        raise ValueError(f"got {len(labels)} labels for {len(items)} diagrams; pass one label per diagram.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 5.5 if histogram else 4.5))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    single = len(items) == 1
+    hist_ax = None
+    if histogram:
+        hist_ax = make_axes_locatable(ax).append_axes("bottom", size="28%", pad=0.6, sharex=ax)
+    ax.plot([0, 1], [0, 1], ls="--", color="gray", lw=1, label="perfect calibration")
+    for i, (d, name) in enumerate(zip(items, labels)):
+        color = colors[i % len(colors)]
+        full = d.counts > 0
+        left, width = d.edges[:-1], np.diff(d.edges)
+        wide = full & (width > 0)
+        ax.bar(
+            left[wide],
+            d.accuracy[wide],
+            width=width[wide],
+            align="edge",
+            color=color,
+            alpha=0.8 if single else 0.35,
+            edgecolor="black" if single else color,
+            lw=0.6,
+            label=f"{name} accuracy (ECE = {d.ece:.3f})",
+        )
+        point = full & (width == 0)  # zero-width bins, e.g. confidences of exactly 1
+        ax.plot(left[point], d.accuracy[point], "D", color=color, ms=5)
+        if single:
+            lo = np.minimum(d.accuracy[wide], d.confidence[wide])
+            ax.bar(
+                left[wide],
+                np.abs(d.accuracy[wide] - d.confidence[wide]),
+                bottom=lo,
+                width=width[wide],
+                align="edge",
+                color="tab:red",
+                alpha=0.3,
+                hatch="//",
+                edgecolor="tab:red",
+                lw=0.6,
+                label="gap to mean confidence",
+            )
+        else:
+            ax.plot(d.confidence[full], d.accuracy[full], "o-", color=color, ms=4, lw=1.2)
+        if hist_ax is not None:
+            hist_ax.stairs(
+                d.counts, d.edges, color=color, fill=single, alpha=0.6 if single else 1.0, label=name
+            )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel(CONFIDENCE_LABEL)
+    ax.set_ylabel("accuracy")
+    ax.set_title(title or "Reliability diagram")
+    ax.legend(loc="upper left", fontsize="small")
+    if hist_ax is not None:
+        hist_ax.set_xlabel(CONFIDENCE_LABEL)
+        hist_ax.set_ylabel("count")
+        hist_ax.set_xlim(0, 1)
+    ax.histogram_ax = hist_ax  # type: ignore[attr-defined]
+    return ax
+
+
+def plot_risk_coverage(
+    curves: Mapping[str, RiskCoverage] | RiskCoverage,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Selective risk (error rate among kept examples) against coverage, one line per curve, "
+    "AURC in the legend."""
+    if isinstance(curves, RiskCoverage):
+        curves = {"model": curves}
+    if (
+        not isinstance(curves, Mapping)
+        or not curves
+        or not all(isinstance(c, RiskCoverage) for c in curves.values())
+    ):
+        raise ValueError(
+            "plot_risk_coverage needs a dict {name: RiskCoverage} (from uq.risk_coverage_curve)."
+        )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4))
+    top = 0.0
+    for name, c in curves.items():
+        ax.plot(c.coverage, c.risk, lw=1.5, label=f"{name} (AURC = {c.aurc:.3f})")
+        ax.plot([1.0], [c.risk[-1]], "o", color=ax.lines[-1].get_color(), ms=4)
+        top = max(top, float(np.max(c.risk)))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, max(0.05, 1.05 * top))
+    ax.set_xlabel("coverage (fraction of examples answered)")
+    ax.set_ylabel("selective risk (error rate)")
+    ax.set_title(title or "Risk-coverage curve")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return ax

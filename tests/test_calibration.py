@@ -1,0 +1,237 @@
+"""Tests of llmu.calibration: scores, ECE/MCE (against torchmetrics), temperature scaling, bootstrap."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torchmetrics.functional.classification import multiclass_calibration_error
+
+from llmu import calibration as cal
+
+# -------------------------------------------------------------------- hand-checked cases
+
+# Two examples: confidence 0.8 (correct) and 0.6 (wrong, the label is class 0).
+P2 = np.array([[0.8, 0.2], [0.4, 0.6]])
+Y2 = np.array([0, 0])
+
+
+def test_two_example_case_by_hand():
+    assert cal.accuracy(P2, Y2) == 0.5
+    assert cal.nll(P2, Y2) == pytest.approx(-(math.log(0.8) + math.log(0.4)) / 2)
+    assert cal.brier(P2, Y2) == pytest.approx(((0.2**2 + 0.2**2) + (0.6**2 + 0.6**2)) / 2)  # = 0.4
+    # 10 bins: the examples sit alone in [0.8, 0.9) and [0.6, 0.7): ECE = (|1 - .8| + |0 - .6|) / 2
+    assert cal.ece(P2, Y2, n_bins=10) == pytest.approx(0.4)
+    assert cal.mce(P2, Y2, n_bins=10) == pytest.approx(0.6)
+    # 1 bin: |mean accuracy - mean confidence| = |0.5 - 0.7|
+    assert cal.ece(P2, Y2, n_bins=1) == pytest.approx(0.2)
+
+
+def test_top_label_and_argmax_ties():
+    conf, correct = cal.top_label([[0.5, 0.5], [0.1, 0.9]], [1, 1])
+    np.testing.assert_allclose(conf, [0.5, 0.9])
+    np.testing.assert_array_equal(correct, [False, True])  # tie -> lowest index (class 0)
+
+
+def test_scores_accept_torch_lists_and_perfect_predictions():
+    p, y = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 1])
+    assert cal.nll(p, y) == 0.0 and cal.brier(p, y) == 0.0 and cal.accuracy(p, y) == 1.0
+    assert cal.brier([[0.0, 1.0]], [0]) == 2.0  # worst case of the multiclass Brier score
+    assert cal.nll([[0.0, 1.0]], [0]) == pytest.approx(-math.log(1e-12))  # clipped, finite
+
+
+def test_reliability_data_structure():
+    rng = np.random.default_rng(0)
+    p = cal.softmax(rng.normal(size=(1000, 4)) * 2)
+    y = rng.integers(0, 4, 1000)
+    d = cal.reliability_diagram(p, y, n_bins=10)
+    assert d.n_bins == 10 and len(d.edges) == 11 and d.n_examples == 1000
+    assert np.all(np.diff(d.edges) > 0) and d.edges[0] == 0 and d.edges[-1] == 1
+    full = d.counts > 0
+    assert np.all((d.confidence[full] >= d.edges[:-1][full]) & (d.confidence[full] < d.edges[1:][full]))
+    assert np.all(np.isnan(d.accuracy[~full]))
+    np.testing.assert_allclose(d.centers, (np.arange(10) + 0.5) / 10, atol=1e-7)
+    m = cal.reliability_diagram(p, y, n_bins=10, binning="mass")
+    assert np.all(m.counts == 100) and m.binning == "mass"  # equal-mass: equal counts without ties
+    assert m.ece == pytest.approx(cal.ece(p, y, n_bins=10, binning="mass"))
+
+
+def test_confidence_one_gets_its_own_bin_like_torchmetrics():
+    p = np.array([[1.0, 0.0], [0.97, 0.03], [0.96, 0.04]])
+    y = np.array([1, 0, 0])
+    d = cal.reliability_diagram(p, y, n_bins=15)
+    assert d.n_bins == 16 and d.edges[-2] == d.edges[-1] == 1.0 and d.counts[-1] == 1
+    # bins: {1.0} wrong (gap 1), [14/15, 1) two correct at mean conf 0.965 (gap 0.035)
+    assert cal.ece(p, y) == pytest.approx((1 + 2 * 0.035) / 3)
+    assert cal.mce(p, y) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("binning", ["width", "mass"])
+def test_ece_near_zero_for_calibrated_and_detects_overconfidence(binning):
+    rng = np.random.default_rng(1)
+    n = 20000
+    c = rng.uniform(0.5, 1.0, n)
+    probs = np.stack([c, 1 - c], axis=1)
+    calibrated = (rng.uniform(size=n) < c).astype(int)  # P(label = 0 | c) = c: calibrated
+    labels = 1 - calibrated
+    assert cal.ece(probs, labels, 10, binning) < 0.02
+    over = 1 - (rng.uniform(size=n) < c - 0.1).astype(int)  # accuracy 10 points below confidence
+    assert cal.ece(probs, over, 10, binning) == pytest.approx(0.1, abs=0.02)
+
+
+# -------------------------------------------------------------------- torchmetrics cross-check
+
+
+def _torchmetrics(p: np.ndarray, y: np.ndarray, n_bins: int, norm: str) -> float:
+    return multiclass_calibration_error(
+        torch.as_tensor(p), torch.as_tensor(y), num_classes=p.shape[1], n_bins=n_bins, norm=norm
+    ).item()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    ("n", "k", "scale"), [(500, 2, 2.0), (1000, 3, 1.0), (2000, 10, 3.0), (3000, 100, 5.0), (7, 4, 1.0)]
+)
+def test_ece_mce_match_torchmetrics(seed, n, k, scale):
+    rng = np.random.default_rng(seed)
+    p = cal.softmax(rng.normal(size=(n, k)) * scale)
+    y = rng.integers(0, k, n)
+    for probs in (p, p.astype(np.float32)):
+        assert cal.ece(probs, y, n_bins=15) == pytest.approx(_torchmetrics(probs, y, 15, "l1"), abs=1e-6)
+        assert cal.mce(probs, y, n_bins=15) == pytest.approx(_torchmetrics(probs, y, 15, "max"), abs=1e-6)
+
+
+@pytest.mark.parametrize("n_bins", [15, 10, 8, 7])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ece_matches_torchmetrics_with_ties_at_bin_edges(n_bins, seed):
+    rng = np.random.default_rng(seed)
+    edges = torch.linspace(0, 1, n_bins + 1).double().numpy()  # torchmetrics' own (float32) edges
+    top = rng.choice(edges[edges > 0.5], size=300)  # every confidence sits exactly on an edge, 1.0 included
+    p = np.stack([top, 1 - top], axis=1)
+    y = rng.integers(0, 2, 300)
+    assert cal.ece(p, y, n_bins) == pytest.approx(_torchmetrics(p, y, n_bins, "l1"), abs=1e-6)
+    assert cal.mce(p, y, n_bins) == pytest.approx(_torchmetrics(p, y, n_bins, "max"), abs=1e-6)
+    exact = np.array([0.5 + 1 / 16, 0.75, 0.875, 0.9375, 1.0])  # representable in float32: exact ties
+    pe = np.stack([exact, 1 - exact], axis=1)
+    ye = rng.integers(0, 2, 5)
+    assert cal.ece(pe, ye, 16) == pytest.approx(_torchmetrics(pe, ye, 16, "l1"), abs=1e-6)
+
+
+# -------------------------------------------------------------------- temperature scaling
+
+
+def test_softmax_and_apply_temperature():
+    z = np.array([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0]])
+    p = cal.softmax(z)
+    assert np.all(np.isfinite(p)) and np.allclose(p.sum(axis=1), 1)
+    np.testing.assert_allclose(p[1], np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum())
+    np.testing.assert_allclose(cal.apply_temperature(z, 1.0), p)
+    np.testing.assert_allclose(cal.apply_temperature(z, 2.0), cal.softmax(z / 2))
+    assert cal.apply_temperature(z, 1e6)[1].std() < 1e-6  # T -> inf: uniform
+
+
+@pytest.mark.parametrize("true_t", [0.5, 2.0, 3.0])
+def test_fit_temperature_recovers_generating_temperature(true_t):
+    rng = np.random.default_rng(int(true_t * 10))
+    z = rng.normal(size=(20000, 5)) * 3
+    probs = cal.softmax(z / true_t)
+    y = (probs.cumsum(axis=1) < rng.uniform(size=(20000, 1))).sum(axis=1)  # y ~ softmax(z / T)
+    t = cal.fit_temperature(torch.tensor(z), torch.tensor(y))
+    assert t == pytest.approx(true_t, rel=0.05)
+    # a true minimum: no temperature on a fine grid around it does better
+    grid = np.geomspace(t / 2, t * 2, 61)
+    nll_t = cal.nll(cal.apply_temperature(z, t), y)
+    nll_grid = np.array([cal.nll(cal.apply_temperature(z, g), y) for g in grid])
+    assert nll_t <= nll_grid.min() + 1e-12
+    assert grid[np.argmin(nll_grid)] == pytest.approx(t, rel=0.025)
+
+
+def test_fit_temperature_is_deterministic_and_scale_equivariant():
+    rng = np.random.default_rng(3)
+    z, y = rng.normal(size=(300, 3)), rng.integers(0, 3, 300)
+    y[:150] = z[:150].argmax(axis=1)  # some signal
+    t = cal.fit_temperature(z, y)
+    assert t == cal.fit_temperature(z, y)
+    assert cal.fit_temperature(4 * z, y) == pytest.approx(4 * t, rel=1e-9)
+    assert cal.fit_temperature(z + 7.0, y) == pytest.approx(t, rel=1e-9)  # shift-invariant
+
+
+def test_fit_temperature_warns_at_the_bound_when_separable():
+    z = np.array([[3.0, 0.0], [0.0, 3.0]])
+    with pytest.warns(RuntimeWarning, match="still decreasing"):
+        assert cal.fit_temperature(z, [0, 1]) == 0.01
+
+
+# -------------------------------------------------------------------- bootstrap
+
+
+def test_bootstrap_ci_deterministic_and_sensible():
+    rng = np.random.default_rng(0)
+    x = (rng.uniform(size=2000) < 0.3).astype(float)
+    ci = cal.bootstrap_ci(np.mean, x, n_resamples=500, seed=1)
+    assert ci == cal.bootstrap_ci(np.mean, x, n_resamples=500, seed=1)
+    assert ci != cal.bootstrap_ci(np.mean, x, n_resamples=500, seed=2)
+    assert ci.low < ci.estimate < ci.high and ci.confidence == 0.95
+    assert ci.estimate == pytest.approx(x.mean())
+    half = 1.96 * math.sqrt(x.mean() * (1 - x.mean()) / len(x))  # normal-approximation half-width
+    assert (ci.high - ci.low) / 2 == pytest.approx(half, rel=0.15)
+    assert "95% CI" in str(ci)
+
+
+def test_bootstrap_ci_resamples_rows_jointly_and_takes_any_metric():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 5, 200)
+    # a paired metric is 1 on every resample only if rows stay paired
+    ci = cal.bootstrap_ci(lambda u, v: float(np.mean(u == v)), a, torch.tensor(a), n_resamples=50)
+    assert ci.low == ci.high == ci.estimate == 1.0
+    p = cal.softmax(rng.normal(size=(200, 3)))
+    y = rng.integers(0, 3, 200)
+    ci = cal.bootstrap_ci(cal.ece, p, y, n_resamples=100, confidence=0.9)
+    assert ci.low <= ci.high and ci.estimate == pytest.approx(cal.ece(p, y)) and ci.confidence == 0.9
+
+
+# -------------------------------------------------------------------- bad inputs
+
+GOOD_P = np.array([[0.7, 0.3], [0.2, 0.8], [0.5, 0.5]])
+GOOD_Y = np.array([0, 1, 1])
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: cal.ece(GOOD_P[:, 0], GOOD_Y), "2-D"),
+        (lambda: cal.nll(np.array([[np.nan, 1.0], [0.5, 0.5]]), [0, 1]), "NaN"),
+        (lambda: cal.brier(np.array([[-0.1, 1.1]]), [0]), "negative"),
+        (lambda: cal.accuracy(np.array([[0.7, 0.7]]), [0]), "sum to 1"),
+        (lambda: cal.ece(np.array([[2.0, -1.0]]), [0]), "negative"),
+        (lambda: cal.nll(np.array([[3.0, 1.0]]), [0]), "above 1"),
+        (lambda: cal.ece(GOOD_P, GOOD_Y[:2]), "labels has 2 entries but probs/logits have 3 rows"),
+        (lambda: cal.ece(GOOD_P, [0, 1, 2]), r"labels must lie in \[0, 1\]"),
+        (lambda: cal.ece(GOOD_P, [0, 1, -1]), r"labels must lie in \[0, 1\]"),
+        (lambda: cal.nll(GOOD_P, [0.0, 1.0, 0.5]), "integer"),
+        (lambda: cal.nll(GOOD_P, np.eye(2)[[0, 1, 1]]), "1-D"),
+        (lambda: cal.ece(np.zeros((0, 2)), []), "empty"),
+        (lambda: cal.ece(np.ones((3, 1)), [0, 0, 0]), "at least 2 classes"),
+        (lambda: cal.ece(GOOD_P, GOOD_Y, n_bins=0), "n_bins"),
+        (lambda: cal.mce(GOOD_P, GOOD_Y, n_bins=2.5), "n_bins"),
+        (lambda: cal.ece(GOOD_P, GOOD_Y, binning="quantile"), "binning"),
+        (lambda: cal.ece([["a", "b"]], [0]), "numeric"),
+        (lambda: cal.softmax([[1.0, np.inf]]), "NaN or inf"),
+        (lambda: cal.fit_temperature([[1.0, 2.0]], [2]), r"\[0, 1\]"),
+        (lambda: cal.fit_temperature([[1.0, 2.0]], [0], bounds=(2.0, 1.0)), "bounds"),
+        (lambda: cal.apply_temperature([[1.0, 2.0]], 0.0), "temperature"),
+        (lambda: cal.apply_temperature([[1.0, 2.0]], float("nan")), "temperature"),
+        (lambda: cal.bootstrap_ci(np.mean, np.ones(5), confidence=1.5), "confidence"),
+        (lambda: cal.bootstrap_ci(np.mean, np.ones(5), n_resamples=0), "n_resamples"),
+        (lambda: cal.bootstrap_ci(cal.ece, GOOD_P, GOOD_Y[:2]), "same number of rows"),
+        (lambda: cal.bootstrap_ci("ece", GOOD_P), "callable"),
+        (lambda: cal.bootstrap_ci(np.mean), "at least one array"),
+        (lambda: cal.bootstrap_ci(np.mean, np.ones(1)), "at least 2 examples"),
+        (lambda: cal.bootstrap_ci(lambda x: float("nan"), np.ones(5), n_resamples=3), "NaN"),
+    ],
+)
+def test_bad_inputs_raise_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
