@@ -385,7 +385,7 @@ def softmax(logits: Any) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _check_temperature(temperature: Any) -> float:
+def check_temperature(temperature: Any) -> float:
     if isinstance(temperature, torch.Tensor):
         temperature = temperature.item()
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)):
@@ -399,7 +399,7 @@ def _check_temperature(temperature: Any) -> float:
 
 def apply_temperature(logits: Any, temperature: float) -> np.ndarray:
     """Temperature-scaled probabilities ``softmax(logits / T)``; T > 1 softens, T < 1 sharpens."""
-    t = _check_temperature(temperature)
+    t = check_temperature(temperature)
     return softmax(check_logits(logits) / t)
 
 
@@ -524,3 +524,25 @@ def bootstrap_ci(
     tail = (1 - confidence) / 2
     low, high = np.quantile(stats, [tail, 1 - tail])
     return Interval(estimate=estimate, low=float(low), high=float(high), confidence=float(confidence))
+
+
+#: The scores of :func:`scorecard`: name -> metric(probs, labels).
+SCORES: dict[str, Callable[[Any, Any], float]] = {
+    "accuracy": accuracy,
+    "NLL": nll,
+    "Brier": brier,
+    "ECE (equal width)": ece,
+    "ECE (equal mass)": lambda probs, labels: ece(probs, labels, binning="mass"),
+    "MCE": mce,
+}
+
+
+def scorecard(
+    probs: Any, labels: Any, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> dict[str, Interval]:
+    """Every score of :data:`SCORES` with its bootstrap confidence interval (15 bins for ECE/MCE)."""
+    p, y = _check_probs_labels(probs, labels)
+    return {
+        name: bootstrap_ci(metric, p, y, n_resamples=n_resamples, confidence=confidence, seed=seed)
+        for name, metric in SCORES.items()
+    }

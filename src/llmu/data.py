@@ -50,6 +50,7 @@ __all__ = [
     "load_wnut17",
     "prefetch_dataset",
     "take_subset",
+    "tokenize_texts",
 ]
 
 SENTIMENT_LABELS: tuple[str, ...] = ("negative", "positive")
@@ -734,6 +735,34 @@ def take_subset(ds: Dataset, n: int | None, seed: int, stratify_by: str | None =
             [rng.choice(np.flatnonzero(labels == c), size=k, replace=False) for c, k in zip(classes, quota)]
         )
     return ds.select(np.sort(chosen))
+
+
+def tokenize_texts(
+    ds: Dataset,
+    tokenizer: Any,
+    max_length: int,
+    text_column: str = "text",
+    label_column: str | None = "label",
+) -> Dataset:
+    """Tokenize a text-classification split for :mod:`llmu.train`: token columns plus ``labels``.
+
+    No padding here (batches are padded dynamically); texts longer than ``max_length``
+    tokens are truncated. Every other column is dropped.
+    """
+    if text_column not in ds.column_names:
+        raise ValueError(f"no text column {text_column!r}; columns are {ds.column_names}")
+    if label_column is not None and label_column not in ds.column_names:
+        raise ValueError(f"no label column {label_column!r}; columns are {ds.column_names} (use label_column=None)")
+    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 2:
+        raise ValueError(f"max_length must be an integer >= 2, got {max_length!r}")
+
+    def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        encoded = dict(tokenizer(batch[text_column], truncation=True, max_length=max_length))
+        if label_column is not None:
+            encoded["labels"] = batch[label_column]
+        return encoded
+
+    return ds.map(encode, batched=True, remove_columns=ds.column_names, desc="tokenizing", load_from_cache_file=False)
 
 
 # --------------------------------------------------------------------------- registry

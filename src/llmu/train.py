@@ -18,14 +18,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
-from datasets import Dataset, Value
+from datasets import ClassLabel, Dataset, Value
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
-from llmu.config import Profile, mixed_precision, select_device
+from llmu.config import Profile, mixed_precision, seed_everything, select_device
+from llmu.data import tokenize_texts
+from llmu.models import load_classifier, load_tokenizer
 
 #: Columns the tokenizer pads; any other numeric column is stacked (or, if ragged, padded with -100).
 TOKEN_COLUMNS = ("input_ids", "attention_mask", "token_type_ids")
@@ -350,3 +352,46 @@ def predict_logits(
         result[batch_indices] = logits
     assert result is not None
     return result
+
+
+@dataclass
+class Classifier:
+    """A fine-tuned sequence classifier with what it takes to use it on new text."""
+
+    model: torch.nn.Module
+    tokenizer: PreTrainedTokenizerBase
+    label_names: list[str]
+    max_length: int
+    eval_batch_size: int
+    result: TrainResult
+
+    def logits(self, split: Dataset, text_column: str = "text") -> np.ndarray:
+        """Logits of shape (examples, classes) for the texts of ``split``, in its order."""
+        encoded = tokenize_texts(split, self.tokenizer, self.max_length, text_column, label_column=None)
+        return predict_logits(self.model, encoded, self.tokenizer, self.eval_batch_size)
+
+
+def fine_tune_classifier(
+    train_split: Dataset,
+    profile: Profile,
+    seed: int,
+    device: torch.device | None = None,
+    label_column: str = "label",
+    **train_overrides: object,
+) -> Classifier:
+    """Fine-tune the profile's backbone with a fresh classification head on ``train_split``.
+
+    The label names come from the split's ``ClassLabel`` column; hyper-parameters from the
+    profile (see :meth:`TrainConfig.from_profile`), with ``train_overrides`` on top.
+    """
+    feature = train_split.features.get(label_column)
+    if not isinstance(feature, ClassLabel):
+        raise ValueError(f"{label_column!r} must be a ClassLabel column of the training split; "
+                         f"features are {dict(train_split.features)}")
+    seed_everything(seed)
+    tokenizer = load_tokenizer(profile.backbone)
+    model = load_classifier(profile.backbone, feature.names)
+    encoded = tokenize_texts(train_split, tokenizer, profile.max_length, label_column=label_column)
+    config = TrainConfig.from_profile(profile, seed, **train_overrides)
+    result = train(model, encoded, tokenizer, config, device=device)
+    return Classifier(model, tokenizer, list(feature.names), profile.max_length, profile.eval_batch_size, result)

@@ -263,3 +263,37 @@ def selective_accuracy(confidence: Any, correct: Any, coverage: float) -> float:
     m = max(1, math.ceil(coverage * len(c) - _EPS))
     order = np.argsort(-c, kind="stable")
     return float(ok[order[:m]].mean())
+
+
+def coverage_over_splits(
+    probs: Any,
+    labels: Any,
+    alpha: float = 0.1,
+    method: Method = "lac",
+    n_splits: int = 500,
+    calibration_fraction: float = 0.5,
+    seed: int = 0,
+) -> np.ndarray:
+    """Empirical test coverage of split conformal for ``n_splits`` random calibration/test splits.
+
+    The guarantee ``P(y in C(x)) >= 1 - alpha`` is an average over the draw of the calibration
+    set; this shows that distribution (its mean is at least ``1 - alpha`` for exchangeable data,
+    even conditional on the pooled examples).
+    """
+    p = check_probs(probs)
+    y = check_labels(labels, p.shape[1], p.shape[0])
+    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 1:
+        raise ValueError(f"n_splits must be a positive integer; got {n_splits!r}.")
+    if not 0 < calibration_fraction < 1:
+        raise ValueError(f"calibration_fraction must lie in (0, 1); got {calibration_fraction!r}.")
+    n_cal = int(round(calibration_fraction * len(y)))
+    if not 0 < n_cal < len(y):
+        raise ValueError(f"{len(y)} examples cannot be split into calibration and test at {calibration_fraction}.")
+    rng = np.random.default_rng(seed)
+    coverages = np.empty(n_splits)
+    for i in range(n_splits):
+        order = rng.permutation(len(y))
+        cal_idx, test_idx = order[:n_cal], order[n_cal:]
+        result = split_conformal(p[cal_idx], y[cal_idx], p[test_idx], alpha, method)
+        coverages[i] = result.coverage(y[test_idx])
+    return coverages

@@ -93,12 +93,18 @@ def _png_output(fig: Figure) -> dict[str, Any]:
 
 
 def temperature_slider(
-    logits: Any, labels: Any, n_bins: int = 15, t_min: float = 0.25, t_max: float = 4.0, initial: float = 1.0
+    logits: Any,
+    labels: Any,
+    n_bins: int = 15,
+    t_min: float = 0.25,
+    t_max: float = 4.0,
+    initial: float = 1.0,
+    fitted: float | None = None,
 ) -> widgets.VBox:
     """A log-scale slider for the temperature T that redraws the reliability diagram, NLL and ECE.
 
-    The fitted temperature (:func:`llmu.calibration.fit_temperature` on these logits) is marked
-    on the NLL/ECE panel. The figure is written straight into
+    The fitted temperature is marked on the NLL/ECE panel: ``fitted`` when given (e.g. fitted
+    on a calibration split), else :func:`llmu.calibration.fit_temperature` on these logits. The figure is written straight into
     the ``Output`` widget's ``outputs`` (a PNG), so the initial state is stored in the notebook's
     widget state when executed headless (papermill/nbclient) and the picture shows in the book.
     Use held-out logits: fitting and judging T on the same data flatters it.
@@ -117,7 +123,7 @@ def temperature_slider(
         raise ValueError(f"t_min must be below t_max; got t_min={t_min}, t_max={t_max}.")
     if not t_min <= initial <= t_max:
         raise ValueError(f"initial must lie in [t_min, t_max] = [{t_min}, {t_max}]; got {initial}.")
-    fitted = cal.fit_temperature(z, y)
+    fitted = cal.fit_temperature(z, y) if fitted is None else cal.check_temperature(fitted)
     curve = _curve(z, y, t_min, t_max, n_bins)
     _, nll_star, ece_star = reliability_at_temperature(z, y, fitted, n_bins)
 
