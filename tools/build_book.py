@@ -1,0 +1,263 @@
+"""Execute the lessons, stage the book source and build it: what ``make book`` runs.
+
+Three sub-commands, each a step of ``make book`` (``tests/test_book.py`` calls the same
+functions):
+
+``execute LESSON``
+    Run ``lessons/LESSON.ipynb`` once with papermill (quick profile) through
+    :func:`llmu.lesson.execute`, after checking that the kernel papermill will start
+    is this environment's Python. Writes ``_build/executed/LESSON.ipynb`` and
+    ``artifacts/LESSON/metrics.json``. A failing cell fails the step.
+
+``stage``
+    Mirror the book's source into ``_build/site/``: ``_config.yml``, ``_toc.yml`` and
+    ``book/`` as they are, ``lessons/`` replaced by the *executed* notebooks, and
+    ``_vendor/`` holding the JavaScript that the pages load (MathJax 3, require.js,
+    the Jupyter widgets HTML manager), copied from ``node_modules/`` (``npm ci``).
+    Files are copied only when they changed, and files that no longer belong are removed.
+
+``build``
+    ``stage``, then ``jupyter-book build --all -W -n --keep-going`` on the staged tree,
+    with the HTML in ``_build/html/``. Notebook execution is off in ``_config.yml``:
+    the book renders the notebooks executed by ``execute``, nothing runs twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS_DIR = ROOT / "lessons"
+BUILD_DIR = ROOT / "_build"
+EXECUTED_DIR = BUILD_DIR / "executed"
+SITE_DIR = BUILD_DIR / "site"
+HTML_DIR = BUILD_DIR / "html"
+NODE_MODULES = ROOT / "node_modules"
+# The staged folder Sphinx serves as ``_static/`` (``html_static_path`` in _config.yml).
+# It is not called ``_static``: Jupyter Book would add every .js file found under a root
+# ``_static/`` folder to every page, and MathJax alone ships hundreds.
+VENDOR = "_vendor"
+
+# What the pages load, as (source under node_modules, destination under _static, files).
+# ``None`` for files means the whole folder. Keep in step with _config.yml
+# (``mathjax_path``, ``nb_ipywidgets_js``) and package.json.
+ASSETS: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
+    # MathJax 3 loads its fonts and extensions relative to its own location: whole es5 tree.
+    ("mathjax/es5", "mathjax", None),
+    ("requirejs", "requirejs", ("require.js",)),
+    # embed-amd.js bundles @jupyter-widgets/base, controls and output; the font files
+    # beside it are the icons it loads relative to its own URL (webpack public path).
+    ("@jupyter-widgets/html-manager/dist", "jupyter-widgets", ("embed-amd.js", "*.woff2", "*.woff", "*.ttf", "*.eot", "*.svg")),
+)
+LESSON_GLOB = "[0-9][0-9]_*.ipynb"
+
+
+class BuildError(RuntimeError):
+    """A step of the book build failed; the message says what to do."""
+
+
+def lesson_files() -> list[Path]:
+    """The lesson notebooks, in order (the same rule as :func:`llmu.lesson.lesson_names`)."""
+    return sorted(LESSONS_DIR.glob(LESSON_GLOB))
+
+
+# ---------------------------------------------------------------------------- execute
+
+
+def check_kernel() -> str:
+    """Fail unless the ``python3`` kernel papermill starts is this interpreter.
+
+    papermill asks jupyter_client for the kernel spec ``python3``. ipykernel's own spec
+    says ``python`` and jupyter_client replaces that with ``sys.executable``; a spec of the
+    same name installed for the user or system-wide (``jupyter kernelspec list``) that names
+    another interpreter would run the lessons without this environment's packages.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    program = spec.argv[0]
+    major, minor = sys.version_info[:2]
+    if program in {"python", f"python{major}", f"python{major}.{minor}"}:
+        return sys.executable  # jupyter_client substitutes sys.executable for these names
+    if Path(program).is_absolute() and Path(program).parent == Path(sys.executable).parent:
+        return program  # an interpreter of this environment (.venv/bin/python3 and the like)
+    raise BuildError(
+        f"the 'python3' kernel spec in {spec.resource_dir} runs {program}, not this "
+        f"environment's {sys.executable}; remove it (`jupyter kernelspec remove python3`) "
+        "or run make from a shell without it on JUPYTER_PATH"
+    )
+
+
+def execute(name: str, profile: str = "quick", seed: int = 0) -> dict[str, object]:
+    """Execute one lesson with papermill into ``_build/executed/`` and return its metrics."""
+    from llmu.lesson import execute as execute_lesson
+
+    check_kernel()
+    started = time.perf_counter()
+    metrics = execute_lesson(name, profile=profile, seed=seed)
+    print(f"    {name}: executed in {time.perf_counter() - started:.1f} s ({profile} profile, seed {seed})")
+    return metrics
+
+
+# ------------------------------------------------------------------------------ stage
+
+
+def _copy_if_changed(source: Path, target: Path) -> bool:
+    if target.is_file() and filecmp.cmp(source, target, shallow=False):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+    return True
+
+
+def _asset_files() -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for source, destination, patterns in ASSETS:
+        base = NODE_MODULES / source
+        if not base.is_dir():
+            raise BuildError(
+                f"{base.relative_to(ROOT)} is missing: run `npm ci` in {ROOT} "
+                "(make book does it) to install the book's JavaScript"
+            )
+        if patterns is None:
+            found = [p for p in base.rglob("*") if p.is_file()]
+        else:
+            found = sorted({p for pattern in patterns for p in base.glob(pattern) if p.is_file()})
+            missing = [pattern for pattern in patterns if "*" not in pattern and not (base / pattern).is_file()]
+            if missing:
+                raise BuildError(f"{base.relative_to(ROOT)} lacks {missing}: run `npm ci` again")
+        for path in found:
+            files[f"{VENDOR}/{destination}/{path.relative_to(base).as_posix()}"] = path
+    return files
+
+
+def source_files(executed_dir: Path = EXECUTED_DIR) -> dict[str, Path]:
+    """What the staged tree holds: ``{path relative to the site: file to copy}``."""
+    files: dict[str, Path] = {}
+    for name in ("_config.yml", "_toc.yml"):
+        files[name] = ROOT / name
+    for path in sorted((ROOT / "book").rglob("*")):
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts and "__pycache__" not in path.parts:
+            files[path.relative_to(ROOT).as_posix()] = path
+    lessons = lesson_files()
+    if not lessons:
+        raise BuildError(f"no lessons ({LESSON_GLOB}) in {LESSONS_DIR}")
+    for lesson in lessons:
+        executed = executed_dir / lesson.name
+        if not executed.is_file():
+            raise BuildError(
+                f"{executed} is missing: execute the lesson first "
+                f"(`make book` does, or `python tools/build_book.py execute {lesson.stem}`)"
+            )
+        if executed.stat().st_mtime < lesson.stat().st_mtime:
+            raise BuildError(
+                f"{executed} is older than {lesson.relative_to(ROOT)}: execute it again "
+                "(`make book` does) so the book does not show stale outputs"
+            )
+        run = json.loads(executed.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {})
+        if run.get("exception") or not run.get("end_time"):
+            executed.unlink()  # so that the next `make book` executes the lesson again
+            raise BuildError(
+                f"{executed.relative_to(ROOT)} records a failed or unfinished execution (removed it): "
+                f"fix lessons/{lesson.name} and run `make book` again"
+            )
+        files[f"lessons/{lesson.name}"] = executed
+    files.update(_asset_files())
+    return files
+
+
+def stage(site_dir: Path = SITE_DIR, executed_dir: Path = EXECUTED_DIR) -> Path:
+    """Mirror the book source, with executed lessons and local JavaScript, into ``site_dir``."""
+    files = source_files(executed_dir)
+    copied = sum(_copy_if_changed(source, site_dir / rel) for rel, source in files.items())
+    removed = 0
+    if site_dir.is_dir():
+        for path in sorted(site_dir.rglob("*"), reverse=True):
+            rel = path.relative_to(site_dir).as_posix()
+            if path.is_file() and rel not in files:
+                path.unlink()
+                removed += 1
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    print(f"    staged {len(files)} files in {site_dir.relative_to(ROOT)} ({copied} copied, {removed} removed)")
+    return site_dir
+
+
+# ------------------------------------------------------------------------------ build
+
+
+def _jupyter_book() -> str:
+    candidate = Path(sys.executable).parent / "jupyter-book"
+    if candidate.is_file():
+        return str(candidate)
+    found = shutil.which("jupyter-book")
+    if found is None:
+        raise BuildError("jupyter-book is not installed: run `make book` (it installs .[book])")
+    return found
+
+
+def build(site_dir: Path = SITE_DIR, executed_dir: Path = EXECUTED_DIR) -> Path:
+    """Stage, then build the HTML with warnings as errors; return ``_build/html``."""
+    stage(site_dir, executed_dir)
+    command = [
+        _jupyter_book(), "build", str(site_dir),
+        "--path-output", str(ROOT),  # Jupyter Book appends _build/html: HTML_DIR
+        "--builder", "html", "--all", "-W", "-n", "--keep-going",
+    ]
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    log = BUILD_DIR / "book-build.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(
+        re.sub(r"\x1b\[[0-9;]*m", "", f"$ {' '.join(command)}\n{result.stdout}\n{result.stderr}"), encoding="utf-8"
+    )
+    if result.returncode != 0:
+        output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)  # colour codes
+        problems = [line for line in output.splitlines()
+                    if "WARNING" in line or "ERROR" in line or "Error" in line]
+        detail = "\n".join(problems[-40:]) or output[-4000:]
+        raise BuildError(f"jupyter-book build failed after {elapsed:.0f} s (full log: {log}):\n{detail}")
+    print(f"    built {HTML_DIR.relative_to(ROOT)}/index.html in {elapsed:.0f} s (log: {log.relative_to(ROOT)})")
+    return HTML_DIR
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("execute", help="execute one lesson with papermill")
+    run.add_argument("lesson", nargs="+", help="lesson name, e.g. 02_calibration")
+    run.add_argument("--profile", default="quick", choices=("quick", "full"))
+    run.add_argument("--seed", type=int, default=0)
+    commands.add_parser("stage", help="stage the book source in _build/site")
+    commands.add_parser("build", help="stage and build the HTML in _build/html")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "execute":
+            for lesson in args.lesson:
+                execute(lesson, profile=args.profile, seed=args.seed)
+        elif args.command == "stage":
+            stage()
+        else:
+            build()
+    except BuildError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # a failing cell: papermill's message names it; its stack does not help
+        if type(error).__name__ != "PapermillExecutionError":
+            raise
+        print(f"error: lesson {' '.join(args.lesson)} failed{error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
