@@ -635,24 +635,24 @@ _CONLL_FILES = {"train": "train.txt", "validation": "valid.txt", "test": "test.t
 _WNUT_FILES = {"train": "wnut17train.conll", "validation": "emerging.dev.conll", "test": "emerging.test.annotated"}
 
 
-def _conll_from_files(folder: Path) -> DatasetDict:
-    features = _ner_features(CONLL2003_TAGS, with_documents=True)
+def _ner_from_files(
+    name: str, folder: Path, files: Mapping[str, str], tags: Sequence[str], with_documents: bool, **reader: Any
+) -> DatasetDict:
+    """Read every split of a CoNLL-style NER data set with :func:`_read_columns`."""
+    features = _ner_features(tags, with_documents=with_documents)
     return DatasetDict(
         {
             split: Dataset.from_dict(
-                _read_columns(
-                    _require("conll2003", folder / file),
-                    n_columns=4,
-                    tag_column=3,
-                    tags=CONLL2003_TAGS,
-                    separator=None,
-                    docstart=True,
-                ),
+                _read_columns(_require(name, folder / file), tags=tags, docstart=with_documents, **reader),
                 features=features,
             )
-            for split, file in _CONLL_FILES.items()
+            for split, file in files.items()
         }
     )
+
+
+def _conll_from_files(folder: Path) -> DatasetDict:
+    return _ner_from_files("conll2003", folder, _CONLL_FILES, CONLL2003_TAGS, True, n_columns=4, tag_column=3, separator=None)
 
 
 def load_conll2003() -> DatasetDict:
@@ -665,23 +665,7 @@ def load_conll2003() -> DatasetDict:
 
 
 def _wnut_from_files(folder: Path) -> DatasetDict:
-    features = _ner_features(WNUT17_TAGS, with_documents=False)
-    return DatasetDict(
-        {
-            split: Dataset.from_dict(
-                _read_columns(
-                    _require("wnut17", folder / file),
-                    n_columns=2,
-                    tag_column=1,
-                    tags=WNUT17_TAGS,
-                    separator="\t",
-                    docstart=False,
-                ),
-                features=features,
-            )
-            for split, file in _WNUT_FILES.items()
-        }
-    )
+    return _ner_from_files("wnut17", folder, _WNUT_FILES, WNUT17_TAGS, False, n_columns=2, tag_column=1, separator="\t")
 
 
 def load_wnut17() -> DatasetDict:
