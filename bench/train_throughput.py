@@ -45,7 +45,7 @@ def run_trainer(args: argparse.Namespace, dataset, tokenizer, device: torch.devi
             max_steps=steps,
             learning_rate=5e-5,
             weight_decay=0.01,
-            warmup_ratio=0.1,
+            warmup_steps=0.1,  # a float below 1 is a fraction of the steps (warm-up ratio)
             train_sampling_strategy="group_by_length",
             use_cpu=device.type == "cpu",
             bf16=precision == "bf16",
