@@ -18,7 +18,7 @@ DATA_DIR_ENV = "LLMU_DATA_DIR"
 class Profile:
     """The knobs a lesson derives from ``profile = "quick" | "full"``.
 
-    ``train_examples``/``eval_examples`` of ``None`` mean the whole split.
+    ``train_examples=None`` means the whole training split.
     """
 
     name: str
@@ -31,9 +31,6 @@ class Profile:
     weight_decay: float
     warmup_ratio: float
     train_examples: int | None
-    eval_examples: int | None
-    mc_samples: int
-    ensemble_size: int
     bootstrap_samples: int
 
     def replace(self, **changes: object) -> Profile:
@@ -58,9 +55,6 @@ PROFILES: dict[str, Profile] = {
         weight_decay=0.01,
         warmup_ratio=0.1,
         train_examples=4000,
-        eval_examples=None,
-        mc_samples=8,
-        ensemble_size=3,
         bootstrap_samples=1000,
     ),
     # GPU, Hub backbone, whole splits: the scale of the published numbers.
@@ -75,9 +69,6 @@ PROFILES: dict[str, Profile] = {
         weight_decay=0.01,
         warmup_ratio=0.1,
         train_examples=None,
-        eval_examples=None,
-        mc_samples=30,
-        ensemble_size=5,
         bootstrap_samples=2000,
     ),
 }
