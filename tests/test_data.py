@@ -135,6 +135,18 @@ def test_clinc150_fixture(fixtures: Path) -> None:
     assert D.clinc150_domains(ds) == D.clinc150_domains()
 
 
+def test_select_clinc_domains(fixtures: Path) -> None:
+    ds = D.select_clinc_domains(D.load_clinc150(), ["garden"])
+    assert ds["train"].features["intent"].names == ["prune_roses", "water_plants"]
+    assert set(ds["train"]["domain"]) == {"garden"}
+    assert ds["train"][0] == {"text": "when should i water the ferns", "intent": 1, "domain": "garden"}
+    assert ds["oos_test"]["intent"] == [-1, -1] and len(ds["oos_test"]) == 2
+    with pytest.raises(ValueError, match=r"unknown CLINC150 domains \['kitchen'\]"):
+        D.select_clinc_domains(D.load_clinc150(), ["garden", "kitchen"])
+    with pytest.raises(ValueError, match="non-empty list"):
+        D.select_clinc_domains(D.load_clinc150(), "garden")
+
+
 def test_clinc150_malformed(scratch: Path) -> None:
     path = scratch / "clinc150" / "data_full.json"
     path.write_text(path.read_text().replace('"boil_egg"]', '"oos"]', 1), encoding="utf-8")

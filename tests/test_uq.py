@@ -173,3 +173,29 @@ Y = np.array([0, 1, 1])
 def test_bad_inputs_raise_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_dropout_active_samples_and_restores_modes():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 2)).eval()
+    x = torch.ones(4, 8)
+    with torch.inference_mode():
+        deterministic = model(x)
+        with uq.dropout_active(model):
+            assert all(m.training for m in model.modules())
+            first, second = model(x), model(x)
+        assert not torch.equal(first, second)
+        assert torch.equal(model(x), deterministic)
+    assert not any(m.training for m in model.modules())
+
+
+def test_dropout_active_restores_mixed_modes_after_an_error():
+    model = torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Dropout(0.1))
+    model[0].eval()
+    with pytest.raises(RuntimeError, match="boom"):
+        with uq.dropout_active(model):
+            raise RuntimeError("boom")
+    assert [model.training, model[0].training, model[1].training] == [True, False, True]
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        with uq.dropout_active("not a model"):
+            pass

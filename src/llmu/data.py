@@ -43,6 +43,7 @@ __all__ = [
     "DatasetSpec",
     "HubSource",
     "clinc150_domains",
+    "select_clinc_domains",
     "load_amazon",
     "load_clinc150",
     "load_conll2003",
@@ -539,6 +540,35 @@ def clinc150_domains(dataset: DatasetDict | None = None) -> dict[str, list[str]]
     for intent, domain in zip(rows["intent"], rows["domain"]):
         mapping.setdefault(domain, set()).add(feature.int2str(intent))
     return {domain: sorted(mapping[domain]) for domain in sorted(mapping)}
+
+
+def select_clinc_domains(dataset: DatasetDict, domains: Sequence[str]) -> DatasetDict:
+    """CLINC150 restricted to a few domains: a smaller intent classifier for a quick run.
+
+    The in-scope splits keep the rows of ``domains`` only, and their ``intent`` becomes a
+    ClassLabel of just those domains' intents (sorted), so a classifier trained on ``train``
+    has exactly that many classes. The out-of-scope splits are kept whole, with ``intent``
+    set to -1 (datasets' "no label"): an out-of-scope query belongs to none of the classes.
+    """
+    known = clinc150_domains(dataset)
+    if isinstance(domains, str) or not domains:
+        raise ValueError(f"domains must be a non-empty list of domain names, got {domains!r}")
+    unknown = sorted(set(domains) - set(known))
+    if unknown:
+        raise ValueError(f"unknown CLINC150 domains {unknown}; the domains are {sorted(known)}")
+    names = sorted(intent for domain in set(domains) for intent in known[domain])
+    old = dataset["train"].features["intent"]
+    new_id = {old.str2int(name): i for i, name in enumerate(names)}
+    features = Features({"text": Value("string"), "intent": ClassLabel(names=names), "domain": Value("string")})
+    keep = set(domains)
+    out = {}
+    for split, ds in dataset.items():
+        if split.startswith("oos_"):
+            out[split] = ds.map(lambda _: {"intent": -1}, features=features)
+        else:
+            chosen = ds.filter(lambda domain: domain in keep, input_columns="domain")
+            out[split] = chosen.map(lambda row: {"intent": new_id[row["intent"]]}, features=features)
+    return DatasetDict(out)
 
 
 # --------------------------------------------------------------------------- CoNLL-style NER

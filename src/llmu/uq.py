@@ -1,6 +1,4 @@
-"""Uncertainty quantification: split conformal prediction and selective prediction.
-
-(Later lessons add MC dropout, ensembles and the entropy decomposition here.)
+"""Uncertainty quantification: MC dropout, split conformal prediction and selective prediction.
 
 Split conformal prediction turns any classifier's probabilities into prediction *sets*
 ``C(x)`` with the marginal guarantee ``P(y in C(x)) >= 1 - alpha`` for a fresh example
@@ -11,10 +9,13 @@ about one predicted probability.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import torch
 
 from llmu.calibration import check_binary, check_labels, check_probs, check_vector, to_numpy
 
@@ -27,6 +28,7 @@ __all__ = [
     "conformal_quantile",
     "conformal_scores",
     "coverage",
+    "dropout_active",
     "mean_set_size",
     "prediction_sets",
     "risk_coverage_curve",
@@ -35,6 +37,30 @@ __all__ = [
 ]
 
 _EPS = 1e-9  # absorbs float error in (n+1)(1-alpha) and coverage*n before ceil
+
+
+# --------------------------------------------------------------------------- MC dropout
+
+
+@contextmanager
+def dropout_active(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Keep every dropout of ``model`` sampling, for Monte Carlo dropout at inference.
+
+    ``model.train()`` switches *all* modules, so the attention-probability dropout inside
+    the attention layers samples too, not only the ``nn.Dropout`` modules (transformers'
+    attention implementations read ``self.training``). Use it under
+    ``torch.inference_mode()``: no graph is built, nothing is updated. The previous mode of
+    every module is restored on exit, also when the body raises.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"dropout_active expects a torch.nn.Module, got {type(model).__name__}")
+    modes = {name: module.training for name, module in model.named_modules()}
+    model.train()
+    try:
+        yield model
+    finally:
+        for name, module in model.named_modules():
+            module.training = modes[name]
 
 
 # --------------------------------------------------------------------------- conformal
