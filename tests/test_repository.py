@@ -4,8 +4,10 @@ matches them, a book configuration that loads nothing from a CDN, small files.""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -19,6 +21,14 @@ MAX_FILE_BYTES = 1024 * 1024
 # Never part of the repository, whatever .gitignore says on a given machine.
 UNTRACKED_DIRS = {".git", ".venv", "node_modules", "_build", "artifacts", "__pycache__",
                   ".pytest_cache", ".ipynb_checkpoints", ".cache", ".whl"}
+
+
+def _load_tool(name: str):
+    """A script of ``tools/`` imported as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def lesson_ids(paths: list[Path]) -> list[str]:
@@ -48,25 +58,56 @@ def test_lesson_committed_without_outputs(path: Path):
     assert "papermill" not in notebook.metadata, f"{path.name}: this is an executed copy, not the source"
 
 
+def _assigned_values(source: str) -> dict[str, object]:
+    """Names assigned in a parameters cell; a bare name on the right is kept as ``ast.Name``."""
+    values: dict[str, object] = {}
+    for node in ast.parse(source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        for target in targets:
+            if isinstance(target, ast.Name) and node.value is not None:
+                values[target.id] = node.value if isinstance(node.value, ast.Name) else ast.literal_eval(node.value)
+    return values
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lesson_ids(LESSONS))
 def test_lesson_has_parameters_cell(path: Path):
     notebook = nbformat.read(path, as_version=4)
     tagged = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(tagged) == 1, f"{path.name}: needs exactly one cell tagged 'parameters', found {len(tagged)}"
     assert tagged[0].cell_type == "code"
-    values: dict[str, object] = {}
-    for node in ast.parse(tagged[0].source).body:
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    values[target.id] = ast.literal_eval(node.value)
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-            values[node.target.id] = ast.literal_eval(node.value)
+    values = _assigned_values(tagged[0].source)
     missing = {"profile", "seed", "output_dir"} - set(values)
     assert not missing, f"{path.name}: the parameters cell does not define {sorted(missing)}"
-    assert values["profile"] == "quick", "the committed default profile is 'quick' (CI, workshops)"
+    profile = values["profile"]
+    assert isinstance(profile, ast.Name) and profile.id == "DEFAULT_PROFILE", (
+        f"{path.name}: write `profile = DEFAULT_PROFILE` (quick, or full on a Colab GPU; set by the Colab cell)"
+    )
     assert values["seed"] == 0
     assert values["output_dir"] == f"artifacts/{path.stem}"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lesson_ids(LESSONS))
+def test_lesson_opens_with_the_guarded_colab_cell(path: Path):
+    """Colab installs the course and picks the GPU profile; elsewhere nothing is installed."""
+    colab_cell = _load_tool("colab_cell")
+    code = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    assert code[0].source == colab_cell.colab_cell_source(colab_cell.repository_url()), (
+        f"{path.name}: the first code cell is not the Colab set-up cell; run python tools/colab_cell.py"
+    )
+    assert "parameters" in code[1].metadata.get("tags", []), f"{path.name}: the parameters cell must follow it"
+    installs = [i for i, cell in enumerate(code) if re.search(r"^\s*[%!]\s*(pip|conda|apt)", cell.source, re.M)]
+    assert installs == [0], f"{path.name}: code cells {installs} install packages; only the guarded Colab cell may"
+    guard = code[0].source.split("if ON_COLAB:")
+    assert len(guard) == 2 and "%pip" not in guard[0] and colab_cell.COLAB_GUARD in guard[0]
+
+
+def test_colab_url_is_the_repository_url():
+    colab_cell = _load_tool("colab_cell")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    url = config["repository"]["url"]
+    assert colab_cell.repository_url() == url.rstrip("/")
+    assert f"git+{url.rstrip('/')}\"" in colab_cell.colab_cell_source(colab_cell.repository_url())
+    assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
 
 
 def _toc_files(node: object) -> list[str]:
