@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +39,23 @@ class ExecutedLessons(Mapping[str, dict]):
 @pytest.fixture(scope="session")
 def executed_lessons() -> ExecutedLessons:
     return ExecutedLessons()
+
+
+def load_build_tool():
+    """``tools/build_book.py`` imported as a module."""
+    spec = importlib.util.spec_from_file_location("build_book", Path(__file__).resolve().parents[1] / "tools" / "build_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def built_book(executed_lessons: ExecutedLessons) -> Path:
+    """Build the book exactly as ``make book`` does, from the lessons this session executed; return ``_build/html``."""
+    for name in executed_lessons:  # every lesson runs (once) before the book is staged
+        executed_lessons[name]
+    build_book = load_build_tool()
+    try:
+        return build_book.build()
+    except build_book.BuildError as error:
+        pytest.fail(str(error), pytrace=False)

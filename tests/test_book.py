@@ -7,12 +7,16 @@ fixture (tests/conftest.py) ran into ``_build/executed/``.
 
 from __future__ import annotations
 
-import importlib.util
+import html
+import math
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
+
+from llmu import ledger, lesson
 
 pytestmark = pytest.mark.book
 
@@ -30,23 +34,9 @@ REMOTE_ASSET = re.compile(
 )
 
 
-def _load_build_tool():
-    spec = importlib.util.spec_from_file_location("build_book", ROOT / "tools" / "build_book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def book(executed_lessons: dict[str, dict[str, object]]) -> Path:
-    """Build the book from the lessons the session executed; return ``_build/html``."""
-    build_book = _load_build_tool()
-    try:
-        html = build_book.build()
-    except build_book.BuildError as error:
-        pytest.fail(str(error), pytrace=False)
-    assert html == ROOT / "_build" / "html"
-    return html
+def book(built_book: Path) -> Path:
+    return built_book
 
 
 def _executed(name: str) -> nbformat.NotebookNode:
@@ -127,3 +117,71 @@ def test_mathjax_is_served_locally(book: Path):
         assert re.search(r'<script[^>]+src="[^"]*_static/mathjax/tex-mml-chtml\.js', html), (
             f"{page.relative_to(book)} has math but does not load the local MathJax"
         )
+
+
+def _cells(row_html: str) -> list[str]:
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
+            for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row_html, re.S)]
+
+
+def _rows(page_html: str) -> list[list[str]]:
+    return [_cells(row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page_html, re.S)]
+
+
+def test_ledger_shows_every_lesson_with_the_numbers_of_this_build(book: Path, executed_lessons):
+    page = (book / "book" / "ledger.html").read_text(encoding="utf-8")
+    for name, metrics in executed_lessons.items():
+        heading = page.find(f'href="../lessons/{name}.html"')
+        assert heading != -1, f"the ledger has no section for {name}"
+        end = page.find("<h2", heading)
+        shown = {row[0]: row[1] for row in _rows(page[heading:end if end != -1 else None]) if len(row) == 5}
+        entries = ledger.LEDGER.get(name) or [ledger.Entry(k, k.replace("_", " ")) for k, v in metrics.items()
+                                              if k not in lesson.RESERVED_KEYS and isinstance(v, (int, float))
+                                              and not isinstance(v, bool)]
+        assert entries, f"{name}: nothing to show in the ledger"
+        for entry in entries:
+            assert shown.get(entry.label) == ledger.format_value(metrics[entry.key]), (
+                f"ledger, {name}, {entry.label!r}: page shows {shown.get(entry.label)!r}, "
+                f"metrics.json has {metrics[entry.key]!r}"
+            )
+
+
+def test_every_ledger_reference_is_in_the_bibliography():
+    bib = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
+    keys = set(re.findall(r"@\w+\{([^,]+),", bib))
+    cited = {e.reference.source for entries in ledger.LEDGER.values() for e in entries if e.reference}
+    assert cited <= keys, f"ledger sources missing from book/references.bib: {sorted(cited - keys)}"
+
+
+def test_status_page_shows_every_lesson_run(book: Path, executed_lessons):
+    rows = {row[0]: row[1:] for row in _rows((book / "book" / "status.html").read_text(encoding="utf-8"))
+            if len(row) == 6}
+    for name, metrics in executed_lessons.items():
+        assert rows.get(name) == [metrics["profile"], metrics["device"], str(metrics["seed"]),
+                                  f"{metrics['runtime_s']:.1f}", "passed"], f"status page row for {name}: {rows.get(name)}"
+    versions = {row[0]: row[1] for row in _rows((book / "book" / "status.html").read_text(encoding="utf-8"))
+                if len(row) == 2}
+    for package, version in next(iter(executed_lessons.values()))["versions"].items():
+        assert version in versions.get(package, ""), f"status page: {package} {version} not listed"
+
+
+def test_misconceptions_page_gathers_every_lesson_box(book: Path, executed_lessons):
+    page = (book / "book" / "misconceptions.html").read_text(encoding="utf-8")
+    for name in executed_lessons:
+        assert f'href="../lessons/{name}.html"' in page, f"misconceptions page does not link {name}"
+    assert page.count('class="admonition warning') >= len(executed_lessons)
+
+
+def test_workshop_agenda_is_timed_with_measured_runtimes(book: Path, executed_lessons):
+    page = (book / "book" / "workshop" / "agenda.html").read_text(encoding="utf-8")
+    plan = yaml.safe_load((ROOT / "book" / "workshop" / "plan.yml").read_text(encoding="utf-8"))
+    run_minutes = {row[1]: int(row[3]) for row in _rows(page) if len(row) == 6 and row[3].isdigit()}
+    titles = {r.name: " ".join(r.title.split()) for r in
+              ledger.load_records(list(executed_lessons), ROOT / "_build" / "executed", ROOT / "artifacts")}
+    for agenda in plan.values():
+        assert agenda["title"] in html.unescape(page)
+        for session in agenda["sessions"]:
+            if "lesson" in session:
+                name = session["lesson"]
+                assert f'href="../../lessons/{name}.html"' in page, f"agenda does not link {name}"
+                assert run_minutes[titles[name]] == math.ceil(executed_lessons[name]["runtime_s"] / 60)

@@ -131,9 +131,14 @@ def test_toc_lists_exactly_the_lessons():
     listed = sorted(e.removesuffix(".ipynb") for e in entries if e.startswith("lessons/"))
     expected = sorted(f"lessons/{p.stem}" for p in LESSONS)
     assert listed == expected, f"_toc.yml lists {listed}, lessons/ holds {expected}"
+    generated = {page.removesuffix(".md") for page in _load_tool("build_book").GENERATED_PAGES}
     for entry in entries:
         candidates = [ROOT / entry] + [ROOT / f"{entry}{suffix}" for suffix in (".md", ".ipynb", ".rst")]
-        assert any(c.is_file() for c in candidates), f"_toc.yml lists {entry}, which does not exist"
+        assert entry in generated or any(c.is_file() for c in candidates), f"_toc.yml lists {entry}, which does not exist"
+    assert generated <= set(entries), f"generated pages missing from _toc.yml: {sorted(generated - set(entries))}"
+    assert not any((ROOT / page).exists() for page in _load_tool("build_book").GENERATED_PAGES), (
+        "a generated page is committed in book/; the build writes it"
+    )
 
 
 def test_book_config_is_offline_and_renders_executed_notebooks():

@@ -14,6 +14,10 @@ functions):
     ``book/`` as they are, ``lessons/`` replaced by the *executed* notebooks, and
     ``_vendor/`` holding the JavaScript that the pages load (MathJax 3, require.js,
     the Jupyter widgets HTML manager), copied from ``node_modules/`` (``npm ci``).
+    It also generates the pages made from this build's runs (:data:`GENERATED_PAGES`):
+    the results ledger and the execution status (:mod:`llmu.ledger`), the misconceptions
+    page (every lesson's "Common misconceptions" box, with a link to the lesson) and the
+    workshop agenda (``book/workshop/plan.yml`` timed with the measured run times).
     Files are copied only when they changed, and files that no longer belong are removed.
 
 ``build``
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -58,6 +63,12 @@ ASSETS: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("@jupyter-widgets/html-manager/dist", "jupyter-widgets", ("embed-amd.js", "*.woff2", "*.woff", "*.ttf", "*.eot", "*.svg")),
 )
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
+ARTIFACTS_DIR = ROOT / "artifacts"
+GENERATED_DIR = BUILD_DIR / "generated"
+# Pages written by the build, as paths in the staged site (listed in _toc.yml, absent from book/).
+GENERATED_PAGES = ("book/ledger.md", "book/status.md", "book/misconceptions.md", "book/workshop/agenda.md")
+WORKSHOP_PLAN = ROOT / "book" / "workshop" / "plan.yml"
+MISCONCEPTIONS_OPENING = "```{admonition} Common misconceptions"
 
 
 class BuildError(RuntimeError):
@@ -139,6 +150,131 @@ def _asset_files() -> dict[str, Path]:
     return files
 
 
+# ------------------------------------------------------------------ generated pages
+
+
+def _markdown_cells(notebook_path: Path) -> list[str]:
+    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    return ["".join(c.get("source", [])) for c in notebook.get("cells", []) if c.get("cell_type") == "markdown"]
+
+
+def misconception_box(notebook_path: Path) -> str:
+    """The body of the lesson's "Common misconceptions" admonition (between its options and its closing fence)."""
+    boxes = [cell for cell in _markdown_cells(notebook_path) if cell.lstrip().startswith(MISCONCEPTIONS_OPENING)]
+    if len(boxes) != 1:
+        raise BuildError(f"{notebook_path.name}: expected one cell opening with {MISCONCEPTIONS_OPENING!r}, "
+                         f"found {len(boxes)}")
+    lines = boxes[0].strip().splitlines()
+    if lines[-1].strip() != "```":
+        raise BuildError(f"{notebook_path.name}: the misconceptions cell must end with the admonition's closing fence")
+    body = [line for line in lines[1:-1] if not line.startswith(":")]
+    if any("{glue" in line for line in body):
+        raise BuildError(f"{notebook_path.name}: the misconceptions box quotes a glued number; "
+                         "the misconceptions page cannot show it, so keep numbers out of the box")
+    return "\n".join(body).strip()
+
+
+def render_misconceptions(records: list, executed_dir: Path = EXECUTED_DIR) -> str:
+    """Every lesson's misconceptions box, gathered on one page, each linking to its lesson."""
+    lines = [
+        "# Common misconceptions",
+        "",
+        "Popular write-ups on uncertainty in language models repeat a handful of errors. Each lesson",
+        "names the ones that belong to its topic in a \"Common misconceptions\" box and shows the right",
+        "version with code. This page gathers those boxes as the lessons state them (it is generated",
+        "from the lessons when the book is built); follow the link to see each correction demonstrated.",
+        "",
+    ]
+    for record in records:
+        lines += [f"## {record.title}", "",
+                  f"Demonstrated in {{doc}}`{record.title} </lessons/{record.name}>`.", "",
+                  "```{admonition} Common misconceptions", ":class: warning", "",
+                  misconception_box(executed_dir / f"{record.name}.ipynb"), "```", ""]
+    lines += ["## References", "", "```{bibliography}", ":filter: docname in docnames", "```", ""]
+    return "\n".join(lines)
+
+
+def exercise_labels(notebook_path: Path) -> list[str]:
+    """Labels of the exercises of a lesson, in order."""
+    return re.findall(r"^```\{exercise\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)",
+                      "\n".join(_markdown_cells(notebook_path)), flags=re.M)
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def render_agenda(records: list, plan: dict, executed_dir: Path = EXECUTED_DIR) -> str:
+    """The workshop agendas of ``plan.yml``, timed with each lesson's measured quick-profile run time."""
+    by_name = {record.name: record for record in records}
+    lines = [
+        "# Workshop agendas",
+        "",
+        "Generated when the book is built: the *run* column is the measured run time of the lesson's",
+        "`quick` profile in this build (see {doc}`/book/status`), rounded up to whole minutes, on the",
+        "build machine's 2 CPU cores; a participant's laptop may need up to twice as long. *Teach* and",
+        "*exercise* are the planned minutes of `book/workshop/plan.yml`. The live exercise is the",
+        "lesson's first; the others make good homework.",
+        "",
+    ]
+    for key, agenda in plan.items():
+        hours, minutes = map(int, str(agenda["start"]).split(":"))
+        now = hours * 60 + minutes
+        lines += [f"## {agenda['title']}", "", agenda["summary"].strip(), "",
+                  "| start | session | teach | run | exercise (live) | minutes |", "|---|---|---|---|---|---|"]
+        for session in agenda["sessions"]:
+            if "break" in session:
+                lines.append(f"| {_clock(now)} | *{session['break']}* | | | | {session['minutes']} |")
+                now += int(session["minutes"])
+                continue
+            name = session["lesson"]
+            if name not in by_name:
+                raise BuildError(f"{WORKSHOP_PLAN.relative_to(ROOT)} [{key}] plans lesson {name!r}, "
+                                 f"which is not in lessons/ ({sorted(by_name)})")
+            record = by_name[name]
+            run = math.ceil(float(record.metrics["runtime_s"]) / 60)
+            labels = exercise_labels(executed_dir / f"{name}.ipynb")
+            live = f"{session['exercise']} ({{ref}}`{labels[0]}`)" if labels and session["exercise"] else "—"
+            total = int(session["teach"]) + run + int(session["exercise"])
+            lines.append(f"| {_clock(now)} | {{doc}}`{record.title} </lessons/{name}>` | {session['teach']} | "
+                         f"{run} | {live} | {total} |")
+            now += total
+        lines += [f"| {_clock(now)} | *end* | | | | |", ""]
+    return "\n".join(lines)
+
+
+def generated_pages(executed_dir: Path = EXECUTED_DIR, artifacts_dir: Path = ARTIFACTS_DIR) -> dict[str, str]:
+    """The text of every page in :data:`GENERATED_PAGES`, made from this build's runs."""
+    from llmu.ledger import load_records, render_ledger, render_status
+
+    import yaml
+
+    records = load_records([p.stem for p in lesson_files()], executed_dir, artifacts_dir)
+    try:
+        plan = yaml.safe_load(WORKSHOP_PLAN.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise BuildError(f"{WORKSHOP_PLAN.relative_to(ROOT)} is missing: the workshop agenda is made from it") from error
+    pages = {
+        "book/ledger.md": render_ledger(records),
+        "book/status.md": render_status(records),
+        "book/misconceptions.md": render_misconceptions(records, executed_dir),
+        "book/workshop/agenda.md": render_agenda(records, plan, executed_dir),
+    }
+    assert set(pages) == set(GENERATED_PAGES)
+    return pages
+
+
+def _write_generated(executed_dir: Path) -> dict[str, Path]:
+    files = {}
+    for rel, text in generated_pages(executed_dir).items():
+        target = GENERATED_DIR / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+        files[rel] = target
+    return files
+
+
 def source_files(executed_dir: Path = EXECUTED_DIR) -> dict[str, Path]:
     """What the staged tree holds: ``{path relative to the site: file to copy}``."""
     files: dict[str, Path] = {}
@@ -170,6 +306,7 @@ def source_files(executed_dir: Path = EXECUTED_DIR) -> dict[str, Path]:
                 f"fix lessons/{lesson.name} and run `make book` again"
             )
         files[f"lessons/{lesson.name}"] = executed
+    files.update(_write_generated(executed_dir))
     files.update(_asset_files())
     return files
 
