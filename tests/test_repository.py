@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -27,6 +28,7 @@ def _load_tool(name: str):
     """A script of ``tools/`` imported as a module."""
     spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the module executes
     spec.loader.exec_module(module)
     return module
 
@@ -200,3 +202,41 @@ def test_no_file_exceeds_one_megabyte():
 
 def test_ci_script_is_executable():
     assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lesson_ids(LESSONS))
+def test_lesson_has_exercises_with_hidden_solutions(path: Path):
+    """At least two sphinx-exercise exercises, each with a solution folded away (``:class: dropdown``)."""
+    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+    exercises = re.findall(r"^```\{exercise\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)", text, re.M)
+    solutions = dict(re.findall(r"^```\{solution\}\s*(\S+)\n((?::[^\n]*\n)*)", text, re.M))
+    assert len(exercises) >= 2, f"{path.name}: {len(exercises)} exercises; every lesson has at least two"
+    assert len(set(exercises)) == len(exercises), f"{path.name}: exercise labels repeat: {exercises}"
+    for label in exercises:
+        assert label.startswith(f"ex-{path.name[:2]}-"), f"{path.name}: label {label!r} should start with ex-{path.name[:2]}-"
+        assert label in solutions, f"{path.name}: exercise {label} has no solution"
+        assert ":class: dropdown" in solutions[label], f"{path.name}: the solution of {label} is not hidden (:class: dropdown)"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lesson_ids(LESSONS))
+def test_lesson_has_misconceptions_box_and_references(path: Path):
+    cells = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"]
+    boxes = [c for c in cells if c.lstrip().startswith("```{admonition} Common misconceptions")]
+    assert len(boxes) == 1, f"{path.name}: needs one 'Common misconceptions' admonition cell, found {len(boxes)}"
+    assert ":class: warning" in boxes[0]
+    if any("{cite" in c for c in cells):
+        assert any("```{bibliography}" in c for c in cells), f"{path.name}: cites works but lists no references"
+
+
+def test_glossary_terms_are_linked_where_lessons_first_use_them():
+    glossary_links = _load_tool("glossary_links")
+    entries = glossary_links.glossary_entries()
+    assert len(entries) >= 40
+    unlinked = {path.name: glossary_links.link_notebook(path, entries, write=False) for path in LESSONS}
+    unlinked = {name: terms for name, terms in unlinked.items() if terms}
+    assert not unlinked, f"glossary terms used but not linked (run python tools/glossary_links.py): {unlinked}"
+    for path in LESSONS:
+        text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+        targets = {t.lower() for t in glossary_links.TERM_ROLE.findall(text)}
+        known = {e.target.lower() for e in entries}
+        assert targets <= known, f"{path.name} links terms not in the glossary: {sorted(targets - known)}"

@@ -1,4 +1,5 @@
-"""``python -m llmu doctor | prefetch | run``: check a machine, fetch for offline use, run lessons."""
+"""``python -m llmu doctor | prefetch | run | ledger``: check a machine, fetch for offline use, run lessons,
+show what they measured."""
 
 from __future__ import annotations
 
@@ -134,6 +135,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def ledger(args: argparse.Namespace) -> int:
+    """Print the results ledger (or the execution status) of the lessons run so far, as Markdown."""
+    from llmu.lesson import ARTIFACTS_DIR, EXECUTED_DIR, lesson_names
+    from llmu.ledger import load_records, render_ledger, render_status
+
+    ran = [name for name in lesson_names() if (EXECUTED_DIR / f"{name}.ipynb").is_file()]
+    if not ran:
+        raise SystemExit("no lesson has run yet: `python -m llmu run 02` (or --all) first")
+    records = load_records(ran, EXECUTED_DIR, ARTIFACTS_DIR)
+    print(render_status(records) if args.status else render_ledger(records))
+    return 0 if all(record.passed for record in records) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m llmu", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
                         help="extra papermill parameter, e.g. -p backbone minilm")
     runner.set_defaults(func=run)
+
+    table = commands.add_parser("ledger", help=ledger.__doc__)
+    table.add_argument("--status", action="store_true", help="the execution status instead of the numbers")
+    table.set_defaults(func=ledger)
     return parser
 
 
