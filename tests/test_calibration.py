@@ -235,3 +235,23 @@ GOOD_Y = np.array([0, 1, 1])
 def test_bad_inputs_raise_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_confidence_reliability_matches_torchmetrics_binary_ece():
+    """Entity-style calibration: any confidence in [0, 1] against a correct/wrong outcome."""
+    from torchmetrics.functional.classification import binary_calibration_error
+
+    rng = np.random.default_rng(3)
+    conf = np.concatenate([[0.0, 1.0, 0.5], rng.uniform(0, 1, 500)])
+    correct = rng.uniform(0, 1, len(conf)) < conf**2  # overconfident on purpose
+    ours = cal.confidence_reliability(conf, correct).ece
+    reference = float(binary_calibration_error(torch.tensor(conf, dtype=torch.float32),
+                                               torch.tensor(correct.astype(int)), n_bins=15, norm="l1"))
+    assert ours == pytest.approx(reference, abs=1e-6)
+    # the top-label path is the same code: probabilities (1 - c, c) with c >= 0.5 and label 1
+    c = rng.uniform(0.5, 1, 200)
+    y = (rng.uniform(0, 1, 200) < c).astype(int)
+    top = cal.reliability_diagram(np.stack([1 - c, c], axis=1), y)
+    assert top.ece == pytest.approx(cal.confidence_reliability(c, y == 1).ece)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        cal.confidence_reliability([0.2, 1.3], [True, False])

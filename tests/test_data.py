@@ -463,6 +463,66 @@ def test_take_subset_validation() -> None:
         D.take_subset(DatasetDict({"train": ds}), 2, seed=0)
 
 
+# ----------------------------------------------------------------------------- flip_labels
+
+
+def three_classes(n: int) -> Dataset:
+    return Dataset.from_dict(
+        {"text": [f"t{i}" for i in range(n)], "label": [i % 3 for i in range(n)]},
+        features=Features({"text": Value("string"), "label": ClassLabel(names=["a", "b", "c"])}),
+    )
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.1, 0.25, 1 / 3, 0.5, 1.0])
+def test_flip_labels_flips_exactly_round_rate_n_to_another_class(rate: float) -> None:
+    ds = three_classes(301)
+    noisy = D.flip_labels(ds, rate, seed=7)
+    changed = np.array(noisy["label"]) != np.array(ds["label"])
+    assert changed.sum() == round(rate * 301)  # every chosen row really changes class
+    assert noisy.features == ds.features and noisy.column_names == ds.column_names
+    assert noisy["text"] == ds["text"]  # rows keep their order and their other columns
+    assert ds["label"] == [i % 3 for i in range(301)]  # the input is not modified
+
+
+def test_flip_labels_is_deterministic_per_seed() -> None:
+    ds = three_classes(200)
+    assert D.flip_labels(ds, 0.3, seed=1)["label"] == D.flip_labels(ds, 0.3, seed=1)["label"]
+    assert D.flip_labels(ds, 0.3, seed=1)["label"] != D.flip_labels(ds, 0.3, seed=2)["label"]
+
+
+def test_flip_labels_binary_and_uniform_over_other_classes() -> None:
+    binary = labelled(30, 20)
+    assert D.flip_labels(binary, 1.0, seed=0)["label"] == [1 - y for y in binary["label"]]
+    ds = three_classes(6000)
+    noisy = np.array(D.flip_labels(ds, 1.0, seed=3)["label"])
+    clean = np.array(ds["label"])
+    for k in range(3):
+        targets = Counter(noisy[clean == k].tolist())
+        assert set(targets) == {0, 1, 2} - {k}
+        assert all(abs(count / 2000 - 0.5) < 0.05 for count in targets.values())  # ~5 standard errors
+
+
+def test_flip_labels_validation() -> None:
+    ds = three_classes(10)
+    for rate in (-0.1, 1.5, "0.2", True, float("nan")):
+        with pytest.raises(ValueError, match="rate"):
+            D.flip_labels(ds, rate, seed=0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="seed"):
+        D.flip_labels(ds, 0.2, seed=-1)
+    with pytest.raises(ValueError, match="ClassLabel"):
+        D.flip_labels(ds, 0.2, seed=0, label_column="text")
+    with pytest.raises(ValueError, match="ClassLabel"):
+        D.flip_labels(ds, 0.2, seed=0, label_column="missing")
+    unlabelled = ds.map(lambda _: {"label": -1}, features=ds.features)
+    with pytest.raises(ValueError, match="outside"):
+        D.flip_labels(unlabelled, 0.2, seed=0)
+    single = Dataset.from_dict({"label": [0, 0]}, features=Features({"label": ClassLabel(names=["only"])}))
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        D.flip_labels(single, 0.5, seed=0)
+    with pytest.raises(TypeError):
+        D.flip_labels(DatasetDict({"train": ds}), 0.2, seed=0)  # type: ignore[arg-type]
+
+
 # ----------------------------------------------------------------------------- the real data
 
 

@@ -9,24 +9,8 @@ from datasets import Dataset
 from transformers import BertConfig, BertForSequenceClassification
 
 from llmu.config import seed_everything
-from llmu.models import load_tokenizer
 from llmu.train import TrainConfig, collate, epoch_batches, predict_logits, train
 
-WORDS = "good bad fine awful great dull moving boring sharp flat warm cold".split()
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    return load_tokenizer("minilm")
-
-
-@pytest.fixture(scope="module")
-def dataset(tokenizer) -> Dataset:
-    rng = np.random.default_rng(0)
-    texts = [" ".join(rng.choice(WORDS, size=rng.integers(2, 12))) for _ in range(40)]
-    labels = [int(sum(WORDS.index(w) % 2 == 0 for w in t.split()) * 2 > len(t.split())) for t in texts]
-    encoded = tokenizer(texts, truncation=True, max_length=32)
-    return Dataset.from_dict({**encoded, "labels": labels})
 
 
 def tiny_model(seed: int = 0) -> BertForSequenceClassification:

@@ -1,4 +1,4 @@
-"""Tests of llmu.uq: split conformal prediction (LAC, APS) and selective prediction."""
+"""Tests of llmu.uq: MC dropout, ensembles, the entropy decomposition, OOS detection metrics, split conformal prediction and selective prediction."""
 
 from __future__ import annotations
 
@@ -199,3 +199,189 @@ def test_dropout_active_restores_mixed_modes_after_an_error():
     with pytest.raises(TypeError, match="torch.nn.Module"):
         with uq.dropout_active("not a model"):
             pass
+
+
+# -------------------------------------------------------------------- MC dropout and ensembles
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from llmu.models import load_tokenizer
+
+    return load_tokenizer("minilm")
+
+
+@pytest.fixture(scope="module")
+def queries():
+    from datasets import Dataset
+
+    rng = np.random.default_rng(0)
+    words = "play some music book a table what is the weather set an alarm for six".split()
+    return Dataset.from_dict({"text": [" ".join(rng.choice(words, size=rng.integers(1, 9))) for _ in range(23)]})
+
+
+def tiny_classifier(tokenizer, hidden_dropout: float = 0.1, attention_dropout: float = 0.1, seed: int = 0,
+                    labels=("a", "b", "c")):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from llmu.train import Classifier, TrainResult
+
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, num_labels=len(labels), hidden_dropout_prob=hidden_dropout,
+                        attention_probs_dropout_prob=attention_dropout)
+    model = BertForSequenceClassification(config).eval()
+    return Classifier(model, tokenizer, list(labels), max_length=16, eval_batch_size=8,
+                      result=TrainResult(steps=0, losses=[], seconds=0.0, examples=0))
+
+
+def test_mc_dropout_shape_reproducibility_and_modes(tokenizer, queries):
+    clf = tiny_classifier(tokenizer)
+    state = torch.get_rng_state()
+    probs = uq.mc_dropout_probs(clf, queries, n_samples=5, seed=3)
+    assert probs.shape == (5, len(queries), 3)
+    np.testing.assert_allclose(probs.sum(axis=-1), 1, atol=1e-9)
+    assert not np.allclose(probs[0], probs[1])  # the passes differ
+    np.testing.assert_array_equal(probs, uq.mc_dropout_probs(clf, queries, n_samples=5, seed=3))
+    assert not np.allclose(probs, uq.mc_dropout_probs(clf, queries, n_samples=5, seed=4))
+    assert torch.equal(torch.get_rng_state(), state)  # the global random state is untouched
+    assert not any(m.training for m in clf.model.modules())  # eval mode restored
+
+
+def test_mc_dropout_switches_attention_dropout(tokenizer, queries):
+    only_attention = tiny_classifier(tokenizer, hidden_dropout=0.0, attention_dropout=0.5)
+    probs = uq.mc_dropout_probs(only_attention, queries, n_samples=3)
+    assert not np.allclose(probs[0], probs[1])
+
+
+def test_mc_dropout_without_dropout_equals_the_deterministic_prediction(tokenizer, queries):
+    """With every dropout rate 0 each pass must equal eval-mode prediction, example by example:
+    this checks that repeating a batch K times keeps examples and passes apart and in order."""
+    clf = tiny_classifier(tokenizer, hidden_dropout=0.0, attention_dropout=0.0)
+    deterministic = cal.softmax(clf.logits(queries))
+    probs = uq.mc_dropout_probs(clf, queries, n_samples=4)
+    for k in range(4):
+        np.testing.assert_allclose(probs[k], deterministic, atol=1e-5)
+
+
+def test_mc_samples_needs_dropout_on(tokenizer, queries):
+    clf = tiny_classifier(tokenizer)
+    with pytest.raises(ValueError, match="dropout_active"):
+        clf.logits(queries, mc_samples=3)
+    with pytest.raises(ValueError, match="n_samples"):
+        uq.mc_dropout_probs(clf, queries, n_samples=1)
+    with pytest.raises(TypeError, match="Classifier"):
+        uq.mc_dropout_probs(clf.model, queries, n_samples=3)
+
+
+def test_ensemble_probs(tokenizer, queries):
+    members = [tiny_classifier(tokenizer, seed=s) for s in range(3)]
+    probs = uq.ensemble_probs(members, queries)
+    assert probs.shape == (3, len(queries), 3)
+    np.testing.assert_allclose(probs[1], cal.softmax(members[1].logits(queries)))
+    with pytest.raises(ValueError, match="at least 2"):
+        uq.ensemble_probs(members[:1], queries)
+    with pytest.raises(ValueError, match="label names"):
+        uq.ensemble_probs([members[0], tiny_classifier(tokenizer, labels=("x", "y", "z"))], queries)
+
+
+# -------------------------------------------------------------------- entropy decomposition
+
+
+def test_entropy_decomposition_by_hand():
+    # two confident members that disagree: no aleatoric, all epistemic (log 2)
+    d = uq.entropy_decomposition([[[1.0, 0.0]], [[0.0, 1.0]]])
+    np.testing.assert_allclose([d.total[0], d.aleatoric[0], d.epistemic[0]], [math.log(2), 0, math.log(2)])
+    # two members that agree on (0.5, 0.5): all aleatoric, no epistemic
+    d = uq.entropy_decomposition(np.full((2, 1, 2), 0.5))
+    np.testing.assert_allclose([d.total[0], d.aleatoric[0], d.epistemic[0]], [math.log(2), math.log(2), 0])
+    np.testing.assert_allclose(d.mean_probs, [[0.5, 0.5]])
+
+
+def test_entropy_matches_scipy():
+    from scipy.stats import entropy as scipy_entropy
+
+    p = np.random.default_rng(0).dirichlet(np.full(7, 0.3), size=50)
+    np.testing.assert_allclose(uq.entropy(p), scipy_entropy(p, axis=1))
+
+
+@pytest.mark.parametrize("concentration", [0.05, 1.0, 50.0])
+def test_mutual_information_is_non_negative_on_random_samples(concentration):
+    rng = np.random.default_rng(1)
+    samples = rng.dirichlet(np.full(10, concentration), size=(8, 300))
+    samples[:, :5] = samples[0, :5]  # some examples where every sample agrees: MI = 0 up to rounding
+    d = uq.entropy_decomposition(torch.tensor(samples))
+    assert (d.mutual_information >= 0).all()
+    np.testing.assert_allclose(d.total, d.aleatoric + d.epistemic, atol=uq.MI_TOL)
+    np.testing.assert_allclose(d.total, uq.entropy(samples.mean(axis=0)))
+    assert (d.total <= math.log(10) + 1e-12).all()
+    np.testing.assert_allclose(d.epistemic[:5], 0, atol=uq.MI_TOL)
+
+
+# -------------------------------------------------------------------- OOS detection: against scikit-learn
+
+
+def _ood_scores(seed: int, ties: bool):
+    rng = np.random.default_rng(seed)
+    score_in, score_out = rng.normal(0, 1, 400), rng.normal(1, 1.5, 150)
+    if ties:
+        score_in, score_out = np.round(score_in, 1), np.round(score_out, 1)
+    return score_in, score_out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("ties", [False, True])
+def test_ood_metrics_match_sklearn(seed, ties):
+    from sklearn import metrics
+
+    score_in, score_out = _ood_scores(seed, ties)
+    y = np.r_[np.zeros(len(score_in)), np.ones(len(score_out))]  # out-of-scope is the positive class
+    s = np.r_[score_in, score_out]
+    fpr, tpr, thresholds = metrics.roc_curve(y, s, drop_intermediate=False)
+    roc = uq.roc_curve(score_in, score_out)
+    np.testing.assert_allclose(roc.fpr, fpr)
+    np.testing.assert_allclose(roc.tpr, tpr)
+    np.testing.assert_allclose(roc.thresholds[1:], thresholds[1:])
+    assert uq.auroc(score_in, score_out) == pytest.approx(metrics.roc_auc_score(y, s), abs=1e-12)
+    assert uq.aupr(score_in, score_out) == pytest.approx(metrics.average_precision_score(y, s), abs=1e-12)
+    for level in (0.5, 0.9, 0.95):
+        assert uq.fpr_at_tpr(score_in, score_out, level) == fpr[np.searchsorted(tpr, level)]
+
+
+def test_ood_metrics_by_hand():
+    assert uq.auroc([0, 1], [2, 3]) == 1.0 and uq.auroc([2, 3], [0, 1]) == 0.0
+    assert uq.auroc([1, 1], [1, 1]) == 0.5  # all tied: chance
+    assert uq.fpr_at_tpr([0.1, 0.2, 0.9, 0.3], [0.5, 0.95], tpr=0.95) == 0.25  # threshold 0.5 flags both OOS and 0.9
+    assert uq.fpr_at_tpr([0.1, 0.2, 0.9, 0.3], [0.5, 0.95, 0.05], tpr=0.95) == 1.0  # must go down to 0.05
+    assert uq.aupr([0.1, 0.2], [0.9]) == 1.0
+
+
+def test_threshold_protocol_by_hand():
+    probs_in = np.array([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7], [0.55, 0.45]])
+    labels_in = np.array([0, 1, 1, 0])  # correct, wrong, correct, correct: accuracy 0.75 without threshold
+    probs_out = np.array([[0.5, 0.5], [0.8, 0.2]])
+    m = uq.threshold_metrics(probs_in, labels_in, probs_out, threshold=0.65)
+    assert m == {"in_scope_accuracy": 0.5, "in_scope_kept": 0.5, "oos_recall": 0.5}
+    # accuracy when keeping conf >= 0.9: 1/4, >= 0.7: 2/4, >= 0.6: 2/4, >= 0.55: 3/4
+    assert uq.oos_threshold(probs_in, labels_in, relative_accuracy=1.0) == 0.55
+    assert uq.oos_threshold(probs_in, labels_in, relative_accuracy=0.6) == 0.7
+    assert uq.oos_threshold(probs_in, labels_in, relative_accuracy=0.3) == 0.9
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: uq.entropy_decomposition(np.full((1, 3, 2), 0.5)), "n_samples >= 2"),
+        (lambda: uq.entropy_decomposition(np.full((3, 2), 0.5)), "n_samples >= 2"),
+        (lambda: uq.entropy_decomposition(np.full((2, 3, 2), 0.7)), "sum to 1"),
+        (lambda: uq.auroc([], [1.0]), "empty"),
+        (lambda: uq.auroc([0.1, np.nan], [1.0]), "NaN"),
+        (lambda: uq.fpr_at_tpr([0.1], [0.2], tpr=0.0), "tpr"),
+        (lambda: uq.oos_threshold(P, Y, relative_accuracy=1.5), "relative_accuracy"),
+        (lambda: uq.threshold_metrics(P, Y[:2], P, 0.5), "labels"),
+        (lambda: uq.dropout_active(torch.nn.Linear(2, 2), seed=-1).__enter__(), "seed"),
+    ],
+)
+def test_uq_bad_inputs(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

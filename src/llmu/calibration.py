@@ -37,6 +37,7 @@ __all__ = [
     "check_n_bins",
     "check_probs",
     "check_vector",
+    "confidence_reliability",
     "ece",
     "fit_temperature",
     "mce",
@@ -343,6 +344,22 @@ def reliability_diagram(
     are left-closed, the last one closed.
     """
     conf, correct = top_label(probs, labels)
+    return confidence_reliability(conf, correct, n_bins, binning)
+
+
+def confidence_reliability(
+    confidence: Any, correct: Any, n_bins: int = 15, binning: Binning = "width"
+) -> ReliabilityData:
+    """:func:`reliability_diagram` for any confidence in [0, 1] and a correct/wrong outcome each.
+
+    For predictions that are not one arg-max over classes, e.g. the confidence of a predicted
+    entity against whether the entity is right; ``.ece`` then equals torchmetrics'
+    ``binary_calibration_error(confidence, correct)`` with ``binning="width"``.
+    """
+    conf = check_vector(confidence, "confidence")
+    correct = check_binary(correct, "correct", len(conf))
+    if (conf < 0).any() or (conf > 1).any():
+        raise ValueError(f"confidence must lie in [0, 1]; got values from {conf.min():.3g} to {conf.max():.3g}.")
     n_bins = check_n_bins(n_bins)
     edges, idx = (_width_bins if _check_binning(binning) == "width" else _mass_bins)(conf, n_bins)
     size = len(edges) - 1

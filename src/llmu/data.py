@@ -43,6 +43,7 @@ __all__ = [
     "DatasetSpec",
     "HubSource",
     "clinc150_domains",
+    "flip_labels",
     "select_clinc_domains",
     "load_amazon",
     "load_clinc150",
@@ -711,22 +712,33 @@ def load_wnut17() -> DatasetDict:
 # --------------------------------------------------------------------------- subsets
 
 
+def _check_dataset(ds: object, caller: str) -> None:
+    if not isinstance(ds, Dataset):
+        raise TypeError(f"{caller} expects a datasets.Dataset, got {type(ds).__name__}")
+
+
+def _check_seed(seed: object) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def _class_label(ds: Dataset, column: str, argument: str) -> ClassLabel:
+    feature = ds.features.get(column)
+    if not isinstance(feature, ClassLabel):
+        raise ValueError(f"{argument}={column!r} must name a ClassLabel column; columns: {dict(ds.features)}")
+    return feature
+
+
 def take_subset(ds: Dataset, n: int | None, seed: int, stratify_by: str | None = None) -> Dataset:
     """A deterministic random subset of ``n`` rows (``None``: all rows), kept in the original order.
 
     With ``stratify_by`` (a ClassLabel column), each class gets its share of ``n`` by largest
     remainders, so class proportions are kept as closely as integers allow.
     """
-    if not isinstance(ds, Dataset):
-        raise TypeError(f"take_subset expects a datasets.Dataset, got {type(ds).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    _check_dataset(ds, "take_subset")
+    _check_seed(seed)
     if stratify_by is not None:
-        feature = ds.features.get(stratify_by)
-        if not isinstance(feature, ClassLabel):
-            raise ValueError(
-                f"stratify_by={stratify_by!r} must name a ClassLabel column; columns: {dict(ds.features)}"
-            )
+        _class_label(ds, stratify_by, "stratify_by")
     if n is None:
         return ds
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
@@ -749,6 +761,36 @@ def take_subset(ds: Dataset, n: int | None, seed: int, stratify_by: str | None =
             [rng.choice(np.flatnonzero(labels == c), size=k, replace=False) for c, k in zip(classes, quota)]
         )
     return ds.select(np.sort(chosen))
+
+
+def flip_labels(ds: Dataset, rate: float, seed: int, label_column: str = "label") -> Dataset:
+    """A copy of ``ds`` with exactly ``round(rate * len(ds))`` labels changed (synthetic label noise).
+
+    The rows to corrupt are drawn without replacement, and each gets a different class drawn
+    uniformly from the other ``K - 1`` classes of the ClassLabel column ``label_column``; every
+    other column and the row order stay as they are. Deterministic for a given ``seed``. To know
+    which rows were flipped, compare the two label columns.
+    """
+    _check_dataset(ds, "flip_labels")
+    _check_seed(seed)
+    feature = _class_label(ds, label_column, "label_column")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) or not 0 <= rate <= 1:
+        raise ValueError(f"rate must be a number in [0, 1] (the fraction of labels to flip), got {rate!r}")
+    if feature.num_classes < 2:
+        raise ValueError(f"flipping needs at least 2 classes; {label_column!r} has {feature.names}")
+    labels = np.asarray(ds[label_column], dtype=np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() >= feature.num_classes):
+        raise ValueError(
+            f"{label_column!r} holds labels outside 0..{feature.num_classes - 1} (e.g. -1, 'no label'); "
+            "only fully labelled data can be corrupted"
+        )
+    rng = np.random.default_rng(int(seed))
+    chosen = rng.choice(len(labels), size=round(float(rate) * len(labels)), replace=False)
+    noisy = labels.copy()
+    # Adding an offset in 1..K-1 modulo K moves to each other class with equal probability.
+    noisy[chosen] = (labels[chosen] + rng.integers(1, feature.num_classes, size=chosen.size)) % feature.num_classes
+    corrupted = ds.remove_columns(label_column).add_column(label_column, noisy.tolist(), feature=feature)
+    return corrupted.select_columns(ds.column_names)
 
 
 def tokenize_texts(

@@ -16,7 +16,7 @@ from mpl_toolkits.axes_grid1 import make_axes_locatable
 from llmu.calibration import ReliabilityData
 from llmu.uq import RiskCoverage
 
-__all__ = ["plot_reliability", "plot_risk_coverage"]
+__all__ = ["plot_alignment", "plot_reliability", "plot_risk_coverage"]
 
 CONFIDENCE_LABEL = "confidence (top-label probability)"
 
@@ -145,4 +145,51 @@ def plot_risk_coverage(
     ax.set_title(title or "Risk-coverage curve")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_alignment(
+    words: Sequence[str],
+    tokens: Sequence[str],
+    word_ids: Sequence[int | None],
+    token_labels: Sequence[str],
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Words on top, their sub-tokens below, a line from each word to each of its sub-tokens.
+
+    ``word_ids`` is the tokenizer's ``word_ids()`` (None for special tokens) and ``token_labels``
+    the training label of each token (e.g. ``"B-PER"`` or ``"-100"``); lines to tokens that carry
+    a real label are solid, lines to ignored sub-tokens dotted.
+    """
+    if not len(tokens) == len(word_ids) == len(token_labels):
+        raise ValueError(f"tokens, word_ids and token_labels must have one entry per token; got lengths "
+                         f"{len(tokens)}, {len(word_ids)}, {len(token_labels)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(6.0, 0.95 * len(tokens)), 2.8))
+    spans: dict[int, list[int]] = {}
+    for j, w in enumerate(word_ids):
+        if w is not None:
+            spans.setdefault(w, []).append(j)
+    box = {"boxstyle": "round,pad=0.3", "lw": 0.8}
+    for w, positions in spans.items():
+        x = float(np.mean(positions))
+        ax.text(x, 1.0, words[w], ha="center", va="center", fontsize="small", bbox={**box, "fc": "#dbe9f6"})
+        for j in positions:
+            ignored = token_labels[j] == "-100"
+            ax.plot([x, j], [0.88, 0.12], color="gray" if ignored else "tab:blue", ls=":" if ignored else "-", lw=1)
+    for j, (token, label) in enumerate(zip(tokens, token_labels)):
+        ignored = label == "-100"
+        ax.text(j, 0.0, token, ha="center", va="center", fontsize="small",
+                bbox={**box, "fc": "#eeeeee" if ignored else "#fde9c9"})
+        ax.text(j, -0.35, label, ha="center", va="center", fontsize="small", color="gray" if ignored else "black",
+                rotation=30)
+    ax.set_xlim(-0.7, len(tokens) - 0.3)
+    ax.set_ylim(-0.6, 1.2)
+    ax.set_yticks([1.0, 0.0, -0.35], ["words", "sub-tokens", "training label"])
+    ax.set_xticks([])
+    ax.set_xlabel("token position")
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(title or "Sub-word label alignment")
     return ax

@@ -11,7 +11,7 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -322,35 +322,79 @@ def _load_checkpoint(
     return {k: meta[k] for k in ("step", "batch", "losses", "examples", "evaluations")}
 
 
+def _check_mc_samples(mc_samples: int | None) -> int:
+    if mc_samples is None:
+        return 1
+    if isinstance(mc_samples, bool) or not isinstance(mc_samples, (int, np.integer)) or mc_samples < 1:
+        raise ValueError(f"mc_samples must be a positive integer (stochastic passes per example) or None; got {mc_samples!r}")
+    return int(mc_samples)
+
+
 @torch.inference_mode()
+def iter_logits(
+    model: torch.nn.Module,
+    dataset: Dataset,
+    tokenizer: PreTrainedTokenizerBase,
+    batch_size: int = 128,
+    device: torch.device | None = None,
+    mc_samples: int | None = None,
+) -> Iterator[tuple[list[int], torch.Tensor]]:
+    """Yield ``(indices, logits)`` batch by batch over a tokenized ``dataset``, shortest examples first.
+
+    ``indices`` are the rows of ``dataset`` in the batch. Without ``mc_samples`` the model is
+    switched to eval mode and ``logits`` has shape ``(batch, ...)`` (``(batch, classes)`` for a
+    sequence classifier, ``(batch, tokens, classes)`` for a token classifier, tokens padded).
+    With ``mc_samples=K`` the model's modes are left alone -- call it inside
+    :func:`llmu.uq.dropout_active` -- and each example is repeated K times along the batch
+    dimension, so one forward pass draws K independent dropout masks per example; ``logits``
+    then has shape ``(K, batch, ...)``. A batch holds about ``batch_size`` rows either way
+    (``batch_size // K`` examples when sampling), so memory does not grow with K.
+    """
+    if len(dataset) == 0:
+        raise ValueError("cannot predict on an empty data set")
+    copies = _check_mc_samples(mc_samples)
+    device = device or next(model.parameters()).device
+    model.to(device)
+    if mc_samples is None:
+        model.eval()
+    elif not model.training:
+        raise ValueError("mc_samples draws dropout samples, but the model is in eval mode (dropout off); "
+                         "call it inside `with llmu.uq.dropout_active(model):`")
+    inputs = dataset.with_format(columns=[c for c in TOKEN_COLUMNS if c in dataset.column_names])
+    order = np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable")
+    per_batch = max(1, batch_size // copies)
+    batches = [order[i : i + per_batch].tolist() for i in range(0, len(order), per_batch)]
+    for batch_indices, batch in zip(batches, _loader(inputs, batches, tokenizer)):
+        # repeat(K, 1): rows are [all examples, copy 1], [all examples, copy 2], ... -> view as (K, batch)
+        rows = {k: v.to(device).repeat(copies, *([1] * (v.ndim - 1))) for k, v in batch.items()}
+        logits = model(**rows).logits.float()
+        yield batch_indices, logits if mc_samples is None else logits.view(copies, len(batch_indices), *logits.shape[1:])
+
+
 def predict_logits(
     model: torch.nn.Module,
     dataset: Dataset,
     tokenizer: PreTrainedTokenizerBase,
     batch_size: int = 128,
     device: torch.device | None = None,
+    mc_samples: int | None = None,
 ) -> np.ndarray:
-    """Logits for every example of a tokenized ``dataset``, in the data set's order.
+    """Logits of a sequence classifier for every example of a tokenized ``dataset``, in its order.
 
-    Batches are sorted by length internally for speed and put back in order; ``model``
-    is switched to eval mode (dropout off). Returns an array of shape (examples, classes).
+    Batches are sorted by length internally for speed and put back in order. Without
+    ``mc_samples`` the model is switched to eval mode (dropout off) and the result has shape
+    (examples, classes). With ``mc_samples=K`` (inside :func:`llmu.uq.dropout_active`) it has
+    shape (K, examples, classes): K stochastic passes, batched (see :func:`iter_logits`).
     """
-    if len(dataset) == 0:
-        raise ValueError("cannot predict on an empty data set")
-    device = device or next(model.parameters()).device
-    model.eval().to(device)
-    inputs = dataset.with_format(columns=[c for c in TOKEN_COLUMNS if c in dataset.column_names])
-    order = np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable")
-    batches = [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
-    loader = _loader(inputs, batches, tokenizer)
     result: np.ndarray | None = None
-    for batch_indices, batch in zip(batches, loader):
-        logits = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
-        if logits.ndim != 2:
-            raise ValueError(f"predict_logits expects a sequence classifier (logits of shape (batch, classes)), got {logits.shape}")
+    for batch_indices, logits in iter_logits(model, dataset, tokenizer, batch_size, device, mc_samples):
+        values = logits.cpu().numpy()
+        if values.ndim != (2 if mc_samples is None else 3):
+            raise ValueError(f"predict_logits expects a sequence classifier (logits of shape (batch, classes)), got {tuple(logits.shape)}; "
+                             "for token classifiers use iter_logits")
         if result is None:
-            result = np.empty((len(dataset), logits.shape[1]), dtype=np.float32)
-        result[batch_indices] = logits
+            result = np.empty((*values.shape[:-2], len(dataset), values.shape[-1]), dtype=np.float32)
+        result[..., batch_indices, :] = values
     assert result is not None
     return result
 
@@ -366,10 +410,13 @@ class Classifier:
     eval_batch_size: int
     result: TrainResult
 
-    def logits(self, split: Dataset, text_column: str = "text") -> np.ndarray:
-        """Logits of shape (examples, classes) for the texts of ``split``, in its order."""
+    def logits(self, split: Dataset, text_column: str = "text", mc_samples: int | None = None) -> np.ndarray:
+        """Logits of shape (examples, classes) for the texts of ``split``, in its order.
+
+        With ``mc_samples=K`` (inside :func:`llmu.uq.dropout_active`): shape (K, examples, classes).
+        """
         encoded = tokenize_texts(split, self.tokenizer, self.max_length, text_column, label_column=None)
-        return predict_logits(self.model, encoded, self.tokenizer, self.eval_batch_size)
+        return predict_logits(self.model, encoded, self.tokenizer, self.eval_batch_size, mc_samples=mc_samples)
 
 
 def fine_tune_classifier(
@@ -378,12 +425,14 @@ def fine_tune_classifier(
     seed: int,
     device: torch.device | None = None,
     label_column: str = "label",
+    extra_loss: ExtraLoss | None = None,
     **train_overrides: object,
 ) -> Classifier:
     """Fine-tune the profile's backbone with a fresh classification head on ``train_split``.
 
     The label names come from the split's ``ClassLabel`` column; hyper-parameters from the
-    profile (see :meth:`TrainConfig.from_profile`), with ``train_overrides`` on top.
+    profile (see :meth:`TrainConfig.from_profile`), with ``train_overrides`` on top;
+    ``extra_loss`` is passed to :func:`train`.
     """
     feature = train_split.features.get(label_column)
     if not isinstance(feature, ClassLabel):
@@ -394,5 +443,5 @@ def fine_tune_classifier(
     model = load_classifier(profile.backbone, feature.names)
     encoded = tokenize_texts(train_split, tokenizer, profile.max_length, label_column=label_column)
     config = TrainConfig.from_profile(profile, seed, **train_overrides)
-    result = train(model, encoded, tokenizer, config, device=device)
+    result = train(model, encoded, tokenizer, config, extra_loss=extra_loss, device=device)
     return Classifier(model, tokenizer, list(feature.names), profile.max_length, profile.eval_batch_size, result)

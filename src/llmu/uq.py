@@ -1,4 +1,10 @@
-"""Uncertainty quantification: MC dropout, split conformal prediction and selective prediction.
+"""Uncertainty quantification: MC dropout, deep ensembles, the entropy decomposition, out-of-scope
+detection metrics, split conformal prediction and selective prediction.
+
+Samples of predictive distributions (MC-dropout passes or ensemble members) are arrays of shape
+``(S, N, C)``: S samples, N examples, C classes. Out-of-scope (OOS) detection metrics treat
+**out-of-scope as the positive class** and take a score where **larger means more likely
+out-of-scope** (an uncertainty: 1 - max probability, entropy, mutual information).
 
 Split conformal prediction turns any classifier's probabilities into prediction *sets*
 ``C(x)`` with the marginal guarantee ``P(y in C(x)) >= 1 - alpha`` for a fresh example
@@ -9,7 +15,7 @@ about one predicted probability.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,23 +23,39 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from llmu.calibration import check_binary, check_labels, check_probs, check_vector, to_numpy
+from datasets import Dataset
+
+from llmu.calibration import check_binary, check_labels, check_probs, check_vector, softmax, to_numpy
+from llmu.train import Classifier
 
 Method = Literal["lac", "aps"]
 
 __all__ = [
+    "MI_TOL",
+    "ROC",
     "ConformalResult",
+    "EntropyDecomposition",
     "RiskCoverage",
+    "aupr",
     "aurc",
+    "auroc",
     "conformal_quantile",
     "conformal_scores",
     "coverage",
     "dropout_active",
+    "ensemble_probs",
+    "entropy",
+    "entropy_decomposition",
+    "fpr_at_tpr",
+    "mc_dropout_probs",
+    "oos_threshold",
+    "roc_curve",
     "mean_set_size",
     "prediction_sets",
     "risk_coverage_curve",
     "selective_accuracy",
     "split_conformal",
+    "threshold_metrics",
 ]
 
 _EPS = 1e-9  # absorbs float error in (n+1)(1-alpha) and coverage*n before ceil
@@ -43,25 +65,238 @@ _EPS = 1e-9  # absorbs float error in (n+1)(1-alpha) and coverage*n before ceil
 
 
 @contextmanager
-def dropout_active(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+def dropout_active(model: torch.nn.Module, seed: int | None = None) -> Iterator[torch.nn.Module]:
     """Keep every dropout of ``model`` sampling, for Monte Carlo dropout at inference.
 
     ``model.train()`` switches *all* modules, so the attention-probability dropout inside
     the attention layers samples too, not only the ``nn.Dropout`` modules (transformers'
     attention implementations read ``self.training``). Use it under
     ``torch.inference_mode()``: no graph is built, nothing is updated. The previous mode of
-    every module is restored on exit, also when the body raises.
+    every module is restored on exit, also when the body raises. With ``seed``, the dropout
+    masks come from torch's random generators seeded with it inside a fork (CPU, and the
+    model's GPU), so the samples are reproducible and the global random state is left as it was.
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"dropout_active expects a torch.nn.Module, got {type(model).__name__}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}")
     modes = {name: module.training for name, module in model.named_modules()}
-    model.train()
-    try:
-        yield model
-    finally:
-        for name, module in model.named_modules():
-            module.training = modes[name]
+    cuda = sorted({p.device.index or 0 for p in model.parameters() if p.device.type == "cuda"})
+    with torch.random.fork_rng(devices=cuda, enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(int(seed))
+        model.train()
+        try:
+            yield model
+        finally:
+            for name, module in model.named_modules():
+                module.training = modes[name]
 
+
+def mc_dropout_probs(classifier: Classifier, split: Dataset, n_samples: int, seed: int = 0,
+                     text_column: str = "text") -> np.ndarray:
+    """MC dropout: class probabilities of ``n_samples`` stochastic passes, shape ``(K, N, C)``.
+
+    Each pass keeps dropout on in every module (attention included, see :func:`dropout_active`);
+    the K passes are batched by repeating each example K times along the batch dimension
+    (:func:`llmu.train.iter_logits`). Average over axis 0 for the predictive distribution.
+    Token classifiers: call ``llmu.train.iter_logits(..., mc_samples=K)`` inside
+    :func:`dropout_active` the same way.
+    """
+    if not isinstance(classifier, Classifier):
+        raise TypeError(f"mc_dropout_probs expects an llmu.train.Classifier, got {type(classifier).__name__}")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
+        raise ValueError(f"n_samples must be an integer >= 2 (one pass has no spread to measure); got {n_samples!r}")
+    with dropout_active(classifier.model, seed=seed):
+        logits = classifier.logits(split, text_column, mc_samples=int(n_samples))
+    return softmax(logits.reshape(-1, logits.shape[-1])).reshape(logits.shape)
+
+
+def ensemble_probs(members: Sequence[Classifier], split: Dataset, text_column: str = "text") -> np.ndarray:
+    """Deep ensemble: the class probabilities of every member (dropout off), shape ``(M, N, C)``.
+
+    Members are independently seeded fine-tunes of the same backbone on the same data
+    (e.g. ``llmu.train.fine_tune_classifier`` with seeds 0..M-1) and must share their labels.
+    """
+    members = list(members)
+    if len(members) < 2 or not all(isinstance(m, Classifier) for m in members):
+        raise ValueError("members must be a list of at least 2 llmu.train.Classifier objects (the ensemble)")
+    names = members[0].label_names
+    if any(m.label_names != names for m in members):
+        raise ValueError("ensemble members have different label names; train them on the same label column")
+    return np.stack([softmax(m.logits(split, text_column)) for m in members])
+
+
+# --------------------------------------------------------------------------- entropy decomposition
+
+#: Tolerance (nats) for the mutual information: values in ``[-MI_TOL, 0)`` are float rounding and
+#: are set to 0; anything more negative means the input was not a set of distributions.
+MI_TOL = 1e-9
+
+
+def _check_samples(samples: Any) -> np.ndarray:
+    s = to_numpy(samples, "samples")
+    if s.ndim != 3 or s.shape[0] < 2:
+        raise ValueError(
+            f"samples must have shape (n_samples >= 2, n_examples, n_classes), e.g. from mc_dropout_probs "
+            f"or ensemble_probs; got shape {s.shape}"
+        )
+    check_probs(s.reshape(-1, s.shape[-1]))
+    return s / s.sum(axis=-1, keepdims=True)
+
+
+def entropy(probs: Any) -> np.ndarray:
+    r"""Shannon entropy :math:`H[p] = -\sum_k p_k \log p_k` (nats) of each row of an ``(N, C)`` matrix."""
+    p = check_probs(probs)
+    return _entropy(p / p.sum(axis=1, keepdims=True))
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log(p), 0.0)  # 0 log 0 = 0
+    return -terms.sum(axis=-1)
+
+
+@dataclass(frozen=True, eq=False)
+class EntropyDecomposition:
+    """Per-example ``total = aleatoric + epistemic`` (nats), from :func:`entropy_decomposition`."""
+
+    mean_probs: np.ndarray
+    total: np.ndarray
+    aleatoric: np.ndarray
+    epistemic: np.ndarray
+
+    @property
+    def mutual_information(self) -> np.ndarray:
+        """The epistemic part, the mutual information between the label and the parameters."""
+        return self.epistemic
+
+
+def entropy_decomposition(samples: Any) -> EntropyDecomposition:
+    r"""Split the predictive entropy of ``(S, N, C)`` samples into aleatoric and epistemic parts.
+
+    With :math:`\bar p = \frac1S\sum_s p^{(s)}`: total :math:`H[\bar p]`, aleatoric (expected
+    entropy) :math:`\frac1S\sum_s H[p^{(s)}]`, epistemic = their difference, the mutual information
+    :math:`I(y; \theta \mid x)`, which is :math:`\ge 0` because entropy is concave. Rows are
+    renormalised first; values in ``[-MI_TOL, 0)`` are rounding and clipped to 0, anything below
+    raises.
+    """
+    s = _check_samples(samples)
+    mean = s.mean(axis=0)
+    total = _entropy(mean)
+    aleatoric = _entropy(s).mean(axis=0)
+    mi = total - aleatoric
+    if (mi < -MI_TOL).any():
+        raise ValueError(f"mutual information {mi.min():.3g} < -{MI_TOL:g}: the samples are not probability vectors")
+    return EntropyDecomposition(mean_probs=mean, total=total, aleatoric=aleatoric, epistemic=np.maximum(mi, 0.0))
+
+
+# --------------------------------------------------------------------------- out-of-scope detection
+
+
+@dataclass(frozen=True, eq=False)
+class ROC:
+    """ROC curve of an OOS detector: ``fpr[j]``, ``tpr[j]`` when flagging every score ``>= thresholds[j]``.
+
+    Starts at (0, 0) with threshold ``+inf`` and has one point per distinct score, decreasing.
+    ``precision[j]`` is the fraction of flagged examples that are out-of-scope (1 at the start).
+    """
+
+    fpr: np.ndarray
+    tpr: np.ndarray
+    thresholds: np.ndarray
+    precision: np.ndarray
+
+
+def roc_curve(score_in: Any, score_out: Any) -> ROC:
+    """ROC curve for separating out-of-scope (positive) from in-scope examples by ``score``.
+
+    ``score_in``/``score_out``: the scores of the in-scope and out-of-scope examples, larger
+    meaning "more likely out-of-scope". Tied scores form one point (as in scikit-learn's
+    ``roc_curve(..., drop_intermediate=False)``).
+    """
+    a = check_vector(score_in, "score_in")
+    b = check_vector(score_out, "score_out")
+    scores = np.concatenate([a, b])
+    positive = np.concatenate([np.zeros(len(a), bool), np.ones(len(b), bool)])
+    order = np.argsort(-scores, kind="stable")
+    scores, positive = scores[order], positive[order]
+    last = np.r_[np.flatnonzero(np.diff(scores) != 0), len(scores) - 1]  # last index of each distinct score
+    tp = np.cumsum(positive)[last]
+    fp = (last + 1) - tp
+    return ROC(
+        fpr=np.r_[0.0, fp / len(a)],
+        tpr=np.r_[0.0, tp / len(b)],
+        thresholds=np.r_[np.inf, scores[last]],
+        precision=np.r_[1.0, tp / (last + 1)],
+    )
+
+
+def auroc(score_in: Any, score_out: Any) -> float:
+    """Area under the ROC curve: P(score of a random OOS example > that of a random in-scope one),
+    ties counting 1/2 (trapezoids). 0.5 is chance, 1 a perfect separation."""
+    roc = roc_curve(score_in, score_out)
+    return float(np.sum(np.diff(roc.fpr) * (roc.tpr[1:] + roc.tpr[:-1]) / 2))
+
+
+def fpr_at_tpr(score_in: Any, score_out: Any, tpr: float = 0.95) -> float:
+    """FPR at ``tpr`` recall of OOS: the fraction of in-scope examples flagged at the first
+    (highest) threshold that flags at least ``tpr`` of the out-of-scope ones. Lower is better."""
+    if isinstance(tpr, bool) or not isinstance(tpr, (int, float, np.floating)) or not 0 < tpr <= 1:
+        raise ValueError(f"tpr must lie in (0, 1], e.g. 0.95; got {tpr!r}")
+    roc = roc_curve(score_in, score_out)
+    return float(roc.fpr[np.argmax(roc.tpr >= tpr - 1e-12)])
+
+
+def aupr(score_in: Any, score_out: Any) -> float:
+    r"""Area under the precision-recall curve with OOS positive, as average precision
+    :math:`\sum_j (R_j - R_{j-1}) P_j` (no interpolation, as scikit-learn's ``average_precision_score``).
+    Chance level is the OOS fraction of the examples."""
+    roc = roc_curve(score_in, score_out)
+    return float(np.sum(np.diff(roc.tpr) * roc.precision[1:]))
+
+
+def _check_level(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 < value <= 1:
+        raise ValueError(f"{name} must lie in (0, 1]; got {value!r}")
+    return float(value)
+
+
+def threshold_metrics(probs_in: Any, labels_in: Any, probs_out: Any, threshold: float) -> dict[str, float]:
+    """Larson et al.'s protocol at one threshold on the max probability: a query is predicted
+    out-of-scope when ``max_k p_k < threshold``. Returns ``in_scope_accuracy`` (an in-scope query
+    counts as right only if it is kept *and* its class is right), ``in_scope_kept`` (the fraction
+    kept) and ``oos_recall`` (the fraction of out-of-scope queries flagged)."""
+    p_in = check_probs(probs_in)
+    y = check_labels(labels_in, p_in.shape[1], p_in.shape[0])
+    p_out = check_probs(probs_out)
+    kept = p_in.max(axis=1) >= threshold
+    return {
+        "in_scope_accuracy": float(np.mean(kept & (p_in.argmax(axis=1) == y))),
+        "in_scope_kept": float(kept.mean()),
+        "oos_recall": float(np.mean(p_out.max(axis=1) < threshold)),
+    }
+
+
+def oos_threshold(probs_in: Any, labels_in: Any, relative_accuracy: float = 0.98) -> float:
+    """The largest max-probability threshold that keeps in-scope accuracy (as in
+    :func:`threshold_metrics`) at ``relative_accuracy`` times the accuracy without a threshold.
+
+    Choose it on a validation split (in-scope queries only), then apply it to the test split.
+    The candidates are the validation max probabilities themselves.
+    """
+    p = check_probs(probs_in)
+    y = check_labels(labels_in, p.shape[1], p.shape[0])
+    level = _check_level(relative_accuracy, "relative_accuracy")
+    conf = p.max(axis=1)
+    correct = p.argmax(axis=1) == y
+    order = np.argsort(-conf, kind="stable")
+    # keeping every query with conf >= conf[order[j]] gives accuracy cumsum(correct)[j] / n (ties: last of a run)
+    accuracy = np.cumsum(correct[order]) / len(y)
+    sorted_conf = conf[order]
+    last = np.r_[np.flatnonzero(np.diff(sorted_conf) != 0), len(y) - 1]
+    feasible = last[accuracy[last] >= level * correct.mean() - 1e-12]
+    return float(sorted_conf[feasible[0]])
 
 # --------------------------------------------------------------------------- conformal
 
