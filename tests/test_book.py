@@ -124,16 +124,23 @@ def _cells(row_html: str) -> list[str]:
             for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row_html, re.S)]
 
 
+def _article(page_html: str) -> str:
+    """The page's own content, without the navigation (whose sidebar links every page)."""
+    start = page_html.find('<article class="bd-article"')
+    assert start != -1, "no <article class=\"bd-article\"> in the page"
+    return page_html[start:page_html.find("</article>", start)]
+
+
 def _rows(page_html: str) -> list[list[str]]:
     return [_cells(row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page_html, re.S)]
 
 
 def test_ledger_shows_every_lesson_with_the_numbers_of_this_build(book: Path, executed_lessons):
-    page = (book / "book" / "ledger.html").read_text(encoding="utf-8")
+    page = _article((book / "book" / "ledger.html").read_text(encoding="utf-8"))
     for name, metrics in executed_lessons.items():
-        heading = page.find(f'href="../lessons/{name}.html"')
+        heading = page.find(f'<h2><a class="reference internal" href="../lessons/{name}.html"')
         assert heading != -1, f"the ledger has no section for {name}"
-        end = page.find("<h2", heading)
+        end = page.find("<h2", heading + 1)
         shown = {row[0]: row[1] for row in _rows(page[heading:end if end != -1 else None]) if len(row) == 5}
         entries = ledger.LEDGER.get(name) or [ledger.Entry(k, k.replace("_", " ")) for k, v in metrics.items()
                                               if k not in lesson.RESERVED_KEYS and isinstance(v, (int, float))
@@ -154,7 +161,7 @@ def test_every_ledger_reference_is_in_the_bibliography():
 
 
 def test_status_page_shows_every_lesson_run(book: Path, executed_lessons):
-    rows = {row[0]: row[1:] for row in _rows((book / "book" / "status.html").read_text(encoding="utf-8"))
+    rows = {row[0]: row[1:] for row in _rows(_article((book / "book" / "status.html").read_text(encoding="utf-8")))
             if len(row) == 6}
     for name, metrics in executed_lessons.items():
         assert rows.get(name) == [metrics["profile"], metrics["device"], str(metrics["seed"]),
@@ -166,14 +173,15 @@ def test_status_page_shows_every_lesson_run(book: Path, executed_lessons):
 
 
 def test_misconceptions_page_gathers_every_lesson_box(book: Path, executed_lessons):
-    page = (book / "book" / "misconceptions.html").read_text(encoding="utf-8")
+    page = _article((book / "book" / "misconceptions.html").read_text(encoding="utf-8"))
     for name in executed_lessons:
         assert f'href="../lessons/{name}.html"' in page, f"misconceptions page does not link {name}"
-    assert page.count('class="admonition warning') >= len(executed_lessons)
+    boxes = re.findall(r'class="(?=[^"]*\badmonition\b)(?=[^"]*\bwarning\b)[^"]*"', page)
+    assert len(boxes) == len(executed_lessons), f"{len(boxes)} misconception boxes for {len(executed_lessons)} lessons"
 
 
 def test_workshop_agenda_is_timed_with_measured_runtimes(book: Path, executed_lessons):
-    page = (book / "book" / "workshop" / "agenda.html").read_text(encoding="utf-8")
+    page = _article((book / "book" / "workshop" / "agenda.html").read_text(encoding="utf-8"))
     plan = yaml.safe_load((ROOT / "book" / "workshop" / "plan.yml").read_text(encoding="utf-8"))
     run_minutes = {row[1]: int(row[3]) for row in _rows(page) if len(row) == 6 and row[3].isdigit()}
     titles = {r.name: " ".join(r.title.split()) for r in
