@@ -255,3 +255,18 @@ def test_confidence_reliability_matches_torchmetrics_binary_ece():
     assert top.ece == pytest.approx(cal.confidence_reliability(c, y == 1).ece)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         cal.confidence_reliability([0.2, 1.3], [True, False])
+
+
+def test_ece_floor_is_the_ece_of_a_calibrated_model_and_shrinks_with_more_examples():
+    conf = np.random.default_rng(0).uniform(0.5, 1.0, size=400)
+    floor = cal.ece_floor(conf, n_draws=300, seed=1)
+    rng = np.random.default_rng(1)
+    by_hand = np.mean([cal.confidence_reliability(conf, rng.random(400) < conf).ece for _ in range(300)])
+    assert floor == pytest.approx(by_hand)
+    assert 0 < floor < 0.1
+    assert cal.ece_floor(np.tile(conf, 25), n_draws=50) < floor / 2  # bias ~ 1/sqrt(n)
+    assert cal.ece_floor([0.0, 1.0, 1.0]) == 0.0  # certain outcomes: no sampling noise
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        cal.ece_floor([0.5, 1.2])
+    with pytest.raises(ValueError, match="n_draws"):
+        cal.ece_floor([0.5, 0.7], n_draws=0)

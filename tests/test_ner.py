@@ -236,6 +236,38 @@ def test_fit_entity_temperature_minimises_entity_log_loss():
         ner.fit_entity_temperature(scores.replace(np.eye(len(TAGS))[[0] * len(flat)] * 5), gold, TAGS)
 
 
+def test_cross_fit_entity_temperature_scales_each_fold_with_a_temperature_fitted_without_it():
+    rng = np.random.default_rng(2)
+    tags = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"], []] * 30
+    flat = [t for s in tags for t in s]
+    logits = rng.normal(0, 1, size=(len(flat), len(TAGS)))
+    logits[np.arange(len(flat)), [TAGS.index(t) for t in flat]] += rng.uniform(2, 6, size=len(flat))
+    lengths = np.array([len(s) for s in tags])
+    scores = ner.WordScores(logits, lengths, lengths)
+    gold = [s if i % 4 else ["O"] * len(s) for i, s in enumerate(tags)]
+    documents = np.repeat(np.arange(18), 5)  # 90 sentences in 18 documents
+
+    crossfit = ner.cross_fit_entity_temperature(scores, gold, TAGS, documents, n_folds=3, seed=0)
+    assert crossfit.temperatures.shape == (3,) and sorted(set(crossfit.fold)) == [0, 1, 2]
+    assert all(len(set(crossfit.fold[documents == d])) == 1 for d in range(18))  # no document straddles folds
+    assert crossfit.probs.kept.tolist() == lengths.tolist()
+    for k, temperature in enumerate(crossfit.temperatures):
+        held, fit = np.flatnonzero(crossfit.fold == k), np.flatnonzero(crossfit.fold != k)
+        assert temperature == pytest.approx(ner.fit_entity_temperature(scores.select(fit), [gold[i] for i in fit], TAGS))
+        np.testing.assert_allclose(crossfit.probs.select(held).values, scores.select(held).probs(temperature).values)
+    again = ner.cross_fit_entity_temperature(scores, gold, TAGS, documents, n_folds=3, seed=0)
+    np.testing.assert_array_equal(again.fold, crossfit.fold)
+
+    with pytest.raises(ValueError, match="one group"):
+        ner.cross_fit_entity_temperature(scores, gold, TAGS, documents[:-1])
+    with pytest.raises(ValueError, match="n_folds"):
+        ner.cross_fit_entity_temperature(scores, gold, TAGS, documents, n_folds=19)
+    with pytest.raises(ValueError, match="n_folds"):
+        ner.cross_fit_entity_temperature(scores, gold, TAGS, documents, n_folds=1)
+    with pytest.raises(ValueError, match="gold tags of 89"):
+        ner.cross_fit_entity_temperature(scores, gold[:-1], TAGS, documents)
+
+
 def test_word_scores_select_keeps_each_sentence_rows():
     values = np.arange(12, dtype=float).reshape(6, 2)  # sentences of 3, 0 and 3 kept words
     scores = ner.WordScores(values, np.array([3, 0, 3]), np.array([4, 1, 3]))

@@ -39,6 +39,7 @@ __all__ = [
     "check_vector",
     "confidence_reliability",
     "ece",
+    "ece_floor",
     "fit_temperature",
     "mce",
     "nll",
@@ -370,6 +371,25 @@ def confidence_reliability(
     return ReliabilityData(
         edges=edges, confidence=mean_conf, accuracy=mean_acc, counts=counts, binning=binning
     )
+
+
+def ece_floor(
+    confidence: Any, n_bins: int = 15, binning: Binning = "width", n_draws: int = 200, seed: int = 0
+) -> float:
+    """The ECE that a *perfectly calibrated* model with these confidences would still show.
+
+    Outcomes are drawn as ``Bernoulli(confidence)`` (so P(correct | c) = c holds exactly) and
+    :func:`confidence_reliability`'s ECE is averaged over ``n_draws`` draws. The binned ECE is
+    biased upwards on a finite sample; an ECE near this floor is within sampling noise.
+    """
+    conf = check_vector(confidence, "confidence")
+    if (conf < 0).any() or (conf > 1).any():
+        raise ValueError(f"confidence must lie in [0, 1]; got values from {conf.min():.3g} to {conf.max():.3g}.")
+    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
+        raise ValueError(f"n_draws must be a positive integer; got {n_draws!r}.")
+    rng = np.random.default_rng(seed)
+    return float(np.mean([confidence_reliability(conf, rng.random(len(conf)) < conf, n_bins, binning).ece
+                          for _ in range(n_draws)]))
 
 
 def ece(probs: Any, labels: Any, n_bins: int = 15, binning: Binning = "width") -> float:

@@ -28,6 +28,7 @@ import torch
 from datasets import ClassLabel, Dataset
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2, Entities
+from sklearn.model_selection import GroupKFold
 from transformers import PreTrainedTokenizerBase
 
 from llmu.calibration import check_probs, softmax
@@ -38,10 +39,12 @@ from llmu.train import IGNORE_INDEX, Classifier, TrainConfig, iter_logits, train
 __all__ = [
     "WNUT17_TO_CONLL",
     "Entity",
+    "CrossFittedProbs",
     "NERScores",
     "TokenClassifier",
     "WordScores",
     "align_labels",
+    "cross_fit_entity_temperature",
     "decode_tags",
     "entity_correct",
     "evaluate",
@@ -372,6 +375,60 @@ def fit_entity_temperature(
     found = minimize_scalar(loss, bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded",
                             options={"xatol": 1e-6})
     return float(np.exp(found.x))
+
+
+@dataclass(frozen=True, eq=False)
+class CrossFittedProbs:
+    """Word probabilities, each sentence scaled by a temperature fitted without its group (document).
+
+    ``probs`` lists the sentences in their original order; ``temperatures[k]`` was fitted on every
+    fold but ``k``, and ``fold[i]`` is the fold of sentence ``i``.
+    """
+
+    probs: WordScores
+    temperatures: np.ndarray
+    fold: np.ndarray
+
+
+def cross_fit_entity_temperature(
+    logits: WordScores,
+    gold_tags: Sequence[Sequence[str]],
+    label_names: Sequence[str],
+    groups: Sequence[Any] | np.ndarray,
+    n_folds: int = 5,
+    seed: int = 0,
+) -> CrossFittedProbs:
+    """Out-of-fold entity temperature scaling, to judge :func:`fit_entity_temperature` on held-out data.
+
+    The sentences are split into ``n_folds`` folds of whole ``groups`` (e.g. documents, so that
+    sentences of one article never sit on both sides), shuffled with ``seed`` (scikit-learn's
+    ``GroupKFold``). Each fold's words are scaled by the temperature fitted on the other folds.
+    Scores computed from ``probs`` over all sentences then measure what the temperature does to
+    data it never saw, with every labelled sentence used both to fit and to judge.
+    """
+    if logits.values.ndim != 2:
+        raise ValueError(f"expected word logits of shape (words, C), got {logits.values.shape}")
+    n = len(logits.kept)
+    gold = _check_tags(gold_tags, "gold_tags")
+    if len(gold) != n:
+        raise ValueError(f"got gold tags of {len(gold)} sentences for logits of {n}")
+    group_ids = np.asarray(groups)
+    if group_ids.shape != (n,):
+        raise ValueError(f"groups must give one group (e.g. a document id) per sentence: {n}; got shape {group_ids.shape}")
+    n_groups = len(np.unique(group_ids))
+    if isinstance(n_folds, bool) or not isinstance(n_folds, int) or not 2 <= n_folds <= n_groups:
+        raise ValueError(f"n_folds must be an integer from 2 to the number of groups ({n_groups}); got {n_folds!r}")
+    rows: list[np.ndarray] = [np.empty((0, logits.values.shape[1]))] * n
+    fold = np.empty(n, dtype=np.int64)
+    temperatures = []
+    splitter = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    for k, (fit_index, held_index) in enumerate(splitter.split(np.zeros(n), groups=group_ids)):
+        temperature = fit_entity_temperature(logits.select(fit_index), [gold[i] for i in fit_index], label_names)
+        temperatures.append(temperature)
+        fold[held_index] = k
+        for i, sentence_rows in zip(held_index, logits.select(held_index).probs(temperature).sentences()):
+            rows[i] = sentence_rows
+    return CrossFittedProbs(logits.replace(np.concatenate(rows, axis=0)), np.array(temperatures), fold)
 
 
 def entity_correct(entities: Sequence[Entity], gold_tags: Sequence[Sequence[str]]) -> np.ndarray:
