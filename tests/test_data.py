@@ -445,6 +445,9 @@ def test_take_subset() -> None:
     assert Counter(strat["label"]) == {0: 9, 1: 2}  # 8.8 and 2.2, largest remainder to negative
     assert Counter(D.take_subset(ds, 100, seed=1, stratify_by="label")["label"]) == {0: 80, 1: 20}
     assert len(D.take_subset(ds, 0, seed=1)) == 0
+    for n, stratify_by in ((10, None), (11, "label"), (None, None)):  # the rows take_subset keeps
+        rows = D.subset_indices(ds, n, seed=3, stratify_by=stratify_by)
+        assert ds.select(rows)["text"] == D.take_subset(ds, n, seed=3, stratify_by=stratify_by)["text"]
 
 
 def test_take_subset_validation() -> None:

@@ -382,9 +382,7 @@ def ece_floor(
     :func:`confidence_reliability`'s ECE is averaged over ``n_draws`` draws. The binned ECE is
     biased upwards on a finite sample; an ECE near this floor is within sampling noise.
     """
-    conf = check_vector(confidence, "confidence")
-    if (conf < 0).any() or (conf > 1).any():
-        raise ValueError(f"confidence must lie in [0, 1]; got values from {conf.min():.3g} to {conf.max():.3g}.")
+    conf = check_vector(confidence, "confidence")  # confidence_reliability checks the range
     if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
         raise ValueError(f"n_draws must be a positive integer; got {n_draws!r}.")
     rng = np.random.default_rng(seed)

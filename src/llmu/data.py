@@ -45,6 +45,7 @@ __all__ = [
     "clinc150_domains",
     "flip_labels",
     "select_clinc_domains",
+    "subset_indices",
     "load_amazon",
     "load_clinc150",
     "load_conll2003",
@@ -733,14 +734,22 @@ def take_subset(ds: Dataset, n: int | None, seed: int, stratify_by: str | None =
     """A deterministic random subset of ``n`` rows (``None``: all rows), kept in the original order.
 
     With ``stratify_by`` (a ClassLabel column), each class gets its share of ``n`` by largest
-    remainders, so class proportions are kept as closely as integers allow.
+    remainders, so class proportions are kept as closely as integers allow. The rows are those of
+    :func:`subset_indices` with the same arguments.
     """
-    _check_dataset(ds, "take_subset")
+    rows = subset_indices(ds, n, seed, stratify_by)
+    return ds if n is None else ds.select(rows)
+
+
+def subset_indices(ds: Dataset, n: int | None, seed: int, stratify_by: str | None = None) -> np.ndarray:
+    """The sorted row indices that :func:`take_subset` keeps (``None``: every row), e.g. to pick the
+    same rows from predictions already computed for the whole split."""
+    _check_dataset(ds, "subset_indices")
     _check_seed(seed)
     if stratify_by is not None:
         _class_label(ds, stratify_by, "stratify_by")
     if n is None:
-        return ds
+        return np.arange(len(ds))
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n must be a non-negative integer or None, got {n!r}")
     total = len(ds)
@@ -760,7 +769,7 @@ def take_subset(ds: Dataset, n: int | None, seed: int, stratify_by: str | None =
         chosen = np.concatenate(
             [rng.choice(np.flatnonzero(labels == c), size=k, replace=False) for c, k in zip(classes, quota)]
         )
-    return ds.select(np.sort(chosen))
+    return np.sort(chosen)
 
 
 def flip_labels(ds: Dataset, rate: float, seed: int, label_column: str = "label") -> Dataset:
