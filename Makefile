@@ -2,6 +2,7 @@
 #
 #   make book    set up, execute every lesson once (quick profile), build _build/html/
 #   make test    set up, run pytest (unit tests, every lesson, the book build)
+#   make check   the fast loop: unit and repository tests only (no lesson, no book; ~1 minute)
 #
 # Set-up (shared by both, rerun only when pyproject.toml or package-lock.json change):
 # a virtualenv in .venv, torch first (so a CUDA build installed there beforehand is kept),
@@ -19,17 +20,19 @@ SETUP_HASH := $(shell $(PYTHON) -c "import hashlib; print(hashlib.sha256(open('p
 SETUP_STAMP := $(VENV)/.llmu-setup-$(or $(SETUP_HASH),unknown)
 NPM_STAMP := node_modules/.llmu-npm-ci
 
+# The same rule as llmu.lesson.LESSON_GLOB, the one place that defines it (make cannot import it).
 LESSONS := $(sort $(wildcard lessons/[0-9][0-9]_*.ipynb))
 EXECUTED := $(patsubst lessons/%.ipynb,_build/executed/%.ipynb,$(LESSONS))
 LIBRARY := $(shell find src/llmu -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
 
 # A lesson whose execution fails leaves no executed notebook behind, so the next make retries it.
 .DELETE_ON_ERROR:
-.PHONY: help setup book lessons test clean distclean
+.PHONY: help setup book lessons test check clean distclean
 
 help:
 	@echo "make book       set up, execute the lessons (quick profile), build the book in _build/html/"
 	@echo "make test       set up and run the tests (pytest $(PYTEST_ARGS))"
+	@echo "make check      the fast loop: unit and repository tests, no lesson run, no book build"
 	@echo "make setup      only create/update $(VENV) and node_modules"
 	@echo "make lessons    only execute the lessons that changed into _build/executed/"
 	@echo "make clean      remove _build/ and artifacts/"
@@ -72,6 +75,12 @@ book: $(SETUP_STAMP) $(NPM_STAMP) $(EXECUTED)
 test: setup
 	@echo "==> running the tests$(if $(LLMU_DATA_DIR), (LLMU_DATA_DIR=$(LLMU_DATA_DIR)),; LLMU_DATA_DIR is unset: data comes from the Hugging Face Hub)"
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
+
+# Tests marked `lesson` execute notebooks and those marked `book` build (and open) the book:
+# both are left to `make test`.
+check: $(SETUP_STAMP)
+	@echo "==> running the unit and repository tests (no lesson, no book)"
+	$(VENV_PYTHON) -m pytest -m "not lesson and not book" $(PYTEST_ARGS)
 
 clean:
 	rm -rf _build artifacts

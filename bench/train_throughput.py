@@ -26,15 +26,21 @@ from llmu.models import load_classifier, load_tokenizer, quiet_transformers
 from llmu.train import TrainConfig, train
 
 
-def run_llmu(args: argparse.Namespace, dataset, tokenizer, device: torch.device, steps: int) -> float:
+def run_llmu(
+    args: argparse.Namespace, dataset, tokenizer, device: torch.device, steps: int
+) -> float:
     seed_everything(args.seed)
     model = load_classifier(args.backbone, ["negative", "positive"]).to(device)
-    config = TrainConfig(batch_size=args.batch_size, max_steps=steps, epochs=100, seed=args.seed, progress=False)
+    config = TrainConfig(
+        batch_size=args.batch_size, max_steps=steps, seed=args.seed, progress=False
+    )
     result = train(model, dataset, tokenizer, config, device=device)
     return result.examples / result.seconds
 
 
-def run_trainer(args: argparse.Namespace, dataset, tokenizer, device: torch.device, steps: int) -> float:
+def run_trainer(
+    args: argparse.Namespace, dataset, tokenizer, device: torch.device, steps: int
+) -> float:
     seed_everything(args.seed)
     model = load_classifier(args.backbone, ["negative", "positive"])
     precision = mixed_precision(device)

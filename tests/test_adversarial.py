@@ -5,21 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_bert
 from datasets import ClassLabel, Dataset, Features, Value
-from transformers import BertConfig, BertForSequenceClassification
 
 from llmu import adversarial as adv
 from llmu.config import seed_everything
 from llmu.train import TrainConfig, train
 
 # --------------------------------------------------------------------------- a tiny model and batch
-
-
-def tiny_model(seed: int = 0) -> BertForSequenceClassification:
-    seed_everything(seed)
-    config = BertConfig(vocab_size=60, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=32, num_labels=2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    return BertForSequenceClassification(config).eval()
 
 
 def tiny_batch(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -29,7 +22,11 @@ def tiny_batch(seed: int = 0) -> dict[str, torch.Tensor]:
     mask[0, 6:] = 0  # padding at the end of two rows
     mask[3, 4:] = 0
     ids[mask == 0] = 0
-    return {"input_ids": ids, "attention_mask": mask, "labels": torch.randint(0, 2, (6,), generator=generator)}
+    return {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "labels": torch.randint(0, 2, (6,), generator=generator),
+    }
 
 
 def loss_at(model: torch.nn.Module, batch: dict[str, torch.Tensor], delta: torch.Tensor) -> float:
@@ -47,7 +44,7 @@ ADVERSARIES = [
 
 @pytest.mark.parametrize("adversary", ADVERSARIES, ids=lambda a: f"{a.method}-{a.norm}")
 def test_perturbation_stays_in_the_ball_and_off_padding(adversary):
-    model, batch = tiny_model(), tiny_batch()
+    model, batch = tiny_bert(vocab_size=60, hidden_size=16, dropout=0.0).eval(), tiny_batch()
     delta, _ = adversary.perturb(model, batch)
     assert delta.shape == (*batch["input_ids"].shape, model.config.hidden_size)
     norms = delta.norm(dim=-1) if adversary.norm == "token" else delta.flatten(1).norm(dim=1)
@@ -58,45 +55,59 @@ def test_perturbation_stays_in_the_ball_and_off_padding(adversary):
 
 @pytest.mark.parametrize("adversary", ADVERSARIES[:2], ids=["fgm", "pgd"])
 def test_loss_increases_along_the_perturbation(adversary):
-    model = tiny_model()
+    model = tiny_bert(vocab_size=60, hidden_size=16, dropout=0.0).eval()
     for seed in range(3):
         batch = tiny_batch(seed)
         delta, _ = adversary.perturb(model, batch)
         clean = loss_at(model, batch, torch.zeros_like(delta))
         assert loss_at(model, batch, delta) > clean
-        random = adv.project(torch.randn_like(delta), adversary.epsilon) * batch["attention_mask"].unsqueeze(-1)
-        assert loss_at(model, batch, delta) > loss_at(model, batch, random)  # the gradient direction is better than chance
+        random = adv.project(torch.randn_like(delta), adversary.epsilon) * batch[
+            "attention_mask"
+        ].unsqueeze(-1)
+        assert loss_at(model, batch, delta) > loss_at(
+            model, batch, random
+        )  # the gradient direction is better than chance
 
 
 def test_fgm_is_the_normalised_gradient_step():
-    model, batch = tiny_model(), tiny_batch()
+    model, batch = tiny_bert(vocab_size=60, hidden_size=16, dropout=0.0).eval(), tiny_batch()
     delta, _ = adv.EmbeddingAdversary("fgm", epsilon=0.3).perturb(model, batch)
     zero = torch.zeros_like(delta, requires_grad=True)
     with adv.perturbed_embeddings(model, zero):
         (grad,) = torch.autograd.grad(model(**batch).loss, zero)
-    expected = 0.3 * grad / grad.norm(dim=-1, keepdim=True).clamp_min(1e-12) * batch["attention_mask"].unsqueeze(-1)
+    expected = (
+        0.3
+        * grad
+        / grad.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        * batch["attention_mask"].unsqueeze(-1)
+    )
     torch.testing.assert_close(delta, expected)
 
 
 @pytest.mark.parametrize("adversary", ADVERSARIES, ids=lambda a: f"{a.method}-{a.norm}")
 def test_adversarial_loss_reaches_every_parameter(adversary):
-    model, batch = tiny_model(), tiny_batch()
+    model, batch = tiny_bert(vocab_size=60, hidden_size=16, dropout=0.0).eval(), tiny_batch()
     model.train()
     loss = adversary(model, batch, outputs=None)
     assert loss.ndim == 0 and loss > 0
     loss.backward()
-    missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
+    missing = [
+        n for n, p in model.named_parameters() if p.grad is None or not torch.any(p.grad != 0)
+    ]
     assert missing == []
     assert model.bert.embeddings.word_embeddings.weight.grad.abs().sum() > 0
 
 
 def test_hook_is_removed_after_the_block():
-    model, batch = tiny_model(), tiny_batch()
+    model, batch = tiny_bert(vocab_size=60, hidden_size=16, dropout=0.0).eval(), tiny_batch()
     before = loss_at(model, batch, torch.zeros(*batch["input_ids"].shape, 16))
     adv.EmbeddingAdversary("pgd", epsilon=1.0, steps=2).perturb(model, batch)
     with torch.no_grad():
         assert float(model(**batch).loss) == pytest.approx(before)
-    with pytest.raises(ValueError, match="does not fit"), adv.perturbed_embeddings(model, torch.zeros(1, 2, 16)):
+    with (
+        pytest.raises(ValueError, match="does not fit"),
+        adv.perturbed_embeddings(model, torch.zeros(1, 2, 16)),
+    ):
         model(**batch)
 
 
@@ -110,13 +121,16 @@ def test_project_and_direction():
         adv.project(x, 1.0, "linf")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"method": "mixup"}, "method"),
-    ({"epsilon": 0}, "epsilon"),
-    ({"method": "fgm", "steps": 2}, "fgm takes exactly one step"),
-    ({"method": "pgd", "steps": 0}, "steps"),
-    ({"norm": "l1"}, "norm"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"method": "mixup"}, "method"),
+        ({"epsilon": 0}, "epsilon"),
+        ({"method": "fgm", "steps": 2}, "fgm takes exactly one step"),
+        ({"method": "pgd", "steps": 0}, "steps"),
+        ({"norm": "l1"}, "norm"),
+    ],
+)
 def test_adversary_rejects_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         adv.EmbeddingAdversary(**kwargs)
@@ -128,16 +142,26 @@ def test_adversarial_training_through_the_train_hook():
     rng = np.random.default_rng(0)
     ids = rng.integers(5, 60, size=(48, 8))
     labels = (ids[:, 1] < 30).astype(int)  # the label is written in the first word
-    data = Dataset.from_dict({"input_ids": ids.tolist(), "attention_mask": np.ones_like(ids).tolist(),
-                              "labels": labels.tolist()})
+    data = Dataset.from_dict(
+        {
+            "input_ids": ids.tolist(),
+            "attention_mask": np.ones_like(ids).tolist(),
+            "labels": labels.tolist(),
+        }
+    )
 
     class Padder:  # what collate needs from a tokenizer
         def pad(self, features, return_tensors):
             return {k: torch.tensor([f[k] for f in features]) for k in features[0]}
 
-    model = tiny_model()
-    result = train(model, data, Padder(), TrainConfig(epochs=6, batch_size=8, learning_rate=3e-3, progress=False),
-                   extra_loss=adv.EmbeddingAdversary("fgm", epsilon=0.1))
+    model = tiny_bert(vocab_size=60, hidden_size=16, dropout=0.0).eval()
+    result = train(
+        model,
+        data,
+        Padder(),
+        TrainConfig(epochs=6, batch_size=8, learning_rate=3e-3, progress=False),
+        extra_loss=adv.EmbeddingAdversary("fgm", epsilon=0.1),
+    )
     assert np.mean(result.losses[-6:]) < np.mean(result.losses[:6])
 
 
@@ -155,26 +179,57 @@ def test_typo_candidates_are_one_edit_deterministic_and_keep_the_ends():
         assert abs(len(typo) - len(word)) <= 1
         assert sum(a != b for a, b in zip(typo, word)) >= 1 or len(typo) != len(word)
     assert adv.typo_candidates("it") == [] and adv.typo_candidates("it's") == []
-    assert set(adv.typo_candidates("bad", n=100)) == {"bd", "bsad", "bsd"}  # delete, insert or substitute a keyboard neighbour
+    assert set(adv.typo_candidates("bad", n=100)) == {
+        "bd",
+        "bsad",
+        "bsd",
+    }  # delete, insert or substitute a keyboard neighbour
     assert len(adv.typo_candidates("good", n=100)) > 8
 
 
 def test_word_polarity_and_same_polarity_filter():
-    features = Features({"text": Value("string"), "label": ClassLabel(names=["negative", "positive"])})
-    train_split = Dataset.from_dict({"text": ["good", "bad ", "terrible", "a good movie", "great"],
-                                     "label": [1, 0, 0, 1, 1]}, features=features)
+    features = Features(
+        {"text": Value("string"), "label": ClassLabel(names=["negative", "positive"])}
+    )
+    train_split = Dataset.from_dict(
+        {"text": ["good", "bad ", "terrible", "a good movie", "great"], "label": [1, 0, 0, 1, 1]},
+        features=features,
+    )
     polarity = adv.word_polarity(train_split)
     assert polarity == {"good": 1, "bad": 0, "terrible": 0, "great": 1}
-    neighbours = {"good": ["bad", "great", "nice"], "bad": ["good", "terrible"], "movie": ["film", "great"]}
-    assert adv.same_polarity(neighbours, polarity) == {"good": ["great"], "bad": ["terrible"], "movie": ["film"]}
+    neighbours = {
+        "good": ["bad", "great", "nice"],
+        "bad": ["good", "terrible"],
+        "movie": ["film", "great"],
+    }
+    assert adv.same_polarity(neighbours, polarity) == {
+        "good": ["great"],
+        "bad": ["terrible"],
+        "movie": ["film"],
+    }
     with pytest.raises(ValueError, match="no column"):
         adv.word_polarity(train_split, text_column="sentence")
 
 
-# --------------------------------------------------------------------------- attacks with a fake classifier
+# ------------------------------------------------------------------- attacks with a fake classifier
 
-WEIGHTS = {"good": 2.0, "great": 2.0, "fine": 0.5, "bad": -2.0, "awful": -2.0, "meh": -0.5, "plot": 0.0, "okay": 0.0}
-SWAPS = {"good": ["fine", "meh"], "great": ["fine", "meh"], "bad": ["meh", "fine"], "awful": ["meh", "fine"], "plot": ["story"]}
+WEIGHTS = {
+    "good": 2.0,
+    "great": 2.0,
+    "fine": 0.5,
+    "bad": -2.0,
+    "awful": -2.0,
+    "meh": -0.5,
+    "plot": 0.0,
+    "okay": 0.0,
+}
+SWAPS = {
+    "good": ["fine", "meh"],
+    "great": ["fine", "meh"],
+    "bad": ["meh", "fine"],
+    "awful": ["meh", "fine"],
+    "plot": ["story"],
+}
 
 
 class FakeClassifier:
@@ -191,13 +246,26 @@ class FakeClassifier:
         return np.stack([1 - p, p], axis=1)
 
 
-TEXTS = ["good plot", "a great great film", "bad acting", "awful awful plot", "good but bad", "bad film"]
+TEXTS = [
+    "good plot",
+    "a great great film",
+    "bad acting",
+    "awful awful plot",
+    "good but bad",
+    "bad film",
+]
 LABELS = [1, 1, 0, 0, 1, 1]  # the last one is misclassified, so never attacked
 
 
 def attack(max_changes: int = 1, scorer: FakeClassifier | None = None) -> adv.AttackResult:
-    return adv.greedy_attack(TEXTS, LABELS, scorer or FakeClassifier(), lambda w: SWAPS.get(w, []),
-                             max_changes=max_changes, skip={"a", "but"})
+    return adv.greedy_attack(
+        TEXTS,
+        LABELS,
+        scorer or FakeClassifier(),
+        lambda w: SWAPS.get(w, []),
+        max_changes=max_changes,
+        skip={"a", "but"},
+    )
 
 
 def test_attack_flips_what_one_word_can_flip_and_respects_the_budget():
@@ -233,14 +301,23 @@ def test_attack_is_batched_and_deterministic():
     second = attack(max_changes=2)
     assert second.adversarial_texts == first.adversarial_texts
     np.testing.assert_array_equal(second.adversarial_probs, first.adversarial_probs)
-    again = adv.greedy_attack(TEXTS, LABELS, FakeClassifier(), lambda w: SWAPS.get(w, []), max_changes=2,
-                              skip={"a", "but"}, importance=first.importance)
+    again = adv.greedy_attack(
+        TEXTS,
+        LABELS,
+        FakeClassifier(),
+        lambda w: SWAPS.get(w, []),
+        max_changes=2,
+        skip={"a", "but"},
+        importance=first.importance,
+    )
     assert again.adversarial_texts == first.adversarial_texts and again.queries < first.queries
 
 
 def test_words_are_ranked_by_importance():
     scorer = FakeClassifier()
-    order, queries = adv.word_importance(["plot good fine"], np.array([1]), scorer, lambda w: w in WEIGHTS)
+    order, queries = adv.word_importance(
+        ["plot good fine"], np.array([1]), scorer, lambda w: w in WEIGHTS
+    )
     assert order == [[1, 2, 0]] and queries == 4
 
 
@@ -272,6 +349,8 @@ def test_typo_augment_changes_one_word_of_the_chosen_texts_deterministically():
     assert "ok" in once  # no word of three letters or more: unchanged
     assert 0 < changed < len(texts)
     assert adv.typo_augment(texts, rate=0.0, seed=3) == texts
-    assert all(x != y for x, y in zip(adv.typo_augment(texts, rate=1.0, seed=3), texts) if x != "ok")
-    with pytest.raises(ValueError, match=r"rate must be in \[0, 1\]"):
+    assert all(
+        x != y for x, y in zip(adv.typo_augment(texts, rate=1.0, seed=3), texts) if x != "ok"
+    )
+    with pytest.raises(ValueError, match=r"rate must be a number in \[0, 1\]"):
         adv.typo_augment(texts, rate=1.5, seed=0)

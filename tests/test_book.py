@@ -16,20 +16,24 @@ import nbformat
 import pytest
 import yaml
 
-from llmu import ledger, lesson
+from conftest import PATHS, load_build_tool
 
 pytestmark = pytest.mark.book
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = PATHS.root
+build_book = load_build_tool()
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # A <script> (or stylesheet <link>) that fetches from another host.
 REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE)
 REMOTE_STYLESHEET = re.compile(
-    r"<link\b(?=[^>]*\brel\s*=\s*[\"']?stylesheet)[^>]*\bhref\s*=\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE
+    r"<link\b(?=[^>]*\brel\s*=\s*[\"']?stylesheet)[^>]*\bhref\s*=\s*[\"']?\s*(?:https?:)?//",
+    re.IGNORECASE,
 )
-# Any address of MathJax, require.js or the widget manager on the network, in any attribute or inline script.
+# Any address of MathJax, require.js or the widget manager on the network, in any attribute or
+# inline script.
 REMOTE_ASSET = re.compile(
-    r"(?:https?:)?//[^\s\"'<>]*(?:mathjax|require(?:\.min)?\.js|requirejs|jupyter-widgets|html-manager|embed-amd)",
+    r"(?:https?:)?//[^\s\"'<>]*"
+    r"(?:mathjax|require(?:\.min)?\.js|requirejs|jupyter-widgets|html-manager|embed-amd)",
     re.IGNORECASE,
 )
 
@@ -40,7 +44,7 @@ def book(built_book: Path) -> Path:
 
 
 def _executed(name: str) -> nbformat.NotebookNode:
-    return nbformat.read(ROOT / "_build" / "executed" / f"{name}.ipynb", as_version=4)
+    return nbformat.read(PATHS.executed / f"{name}.ipynb", as_version=4)
 
 
 def _pages(book: Path) -> list[Path]:
@@ -62,14 +66,19 @@ def test_every_lesson_has_a_page_with_its_outputs(book: Path, executed_lessons):
         assert 'class="cell_output' in html, f"{name}: the page shows no cell output"
         notebook = _executed(name)
         images = sum(
-            1 for cell in notebook.cells if cell.cell_type == "code"
-            for output in cell.get("outputs", []) if "image/png" in output.get("data", {})
+            1
+            for cell in notebook.cells
+            if cell.cell_type == "code"
+            for output in cell.get("outputs", [])
+            if "image/png" in output.get("data", {})
         )
-        assert html.count("<img") >= images, f"{name}: {images} figures executed, fewer <img> on the page"
+        assert html.count("<img") >= images, (
+            f"{name}: {images} figures executed, fewer <img> on the page"
+        )
         leak = html.find(str(ROOT))
         assert leak == -1, (
             f"{name}: the page shows this machine's path {ROOT} (an output printing a path or a "
-            f"warning naming a file?): ...{html[max(0, leak - 200):leak + 200]}..."
+            f"warning naming a file?): ...{html[max(0, leak - 200) : leak + 200]}..."
         )
 
 
@@ -100,14 +109,16 @@ def test_no_page_loads_anything_from_the_network(book: Path):
         html = page.read_text(encoding="utf-8")
         where = page.relative_to(book)
         assert not REMOTE_SCRIPT.search(html), f"{where}: {REMOTE_SCRIPT.search(html).group(0)}"
-        assert not REMOTE_STYLESHEET.search(html), f"{where}: {REMOTE_STYLESHEET.search(html).group(0)}"
+        stylesheet = REMOTE_STYLESHEET.search(html)
+        assert not stylesheet, f"{where}: {stylesheet and stylesheet.group(0)}"
         assert not REMOTE_ASSET.search(html), f"{where}: {REMOTE_ASSET.search(html).group(0)}"
 
 
 def test_mathjax_is_served_locally(book: Path):
     static = book / "_static"
     assert (static / "mathjax" / "tex-mml-chtml.js").is_file()
-    assert any((static / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff")), "MathJax fonts missing"
+    fonts = static / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2"
+    assert any(fonts.glob("*.woff")), "MathJax fonts missing"
     assert (static / "requirejs" / "require.js").is_file()
     assert (static / "jupyter-widgets" / "embed-amd.js").is_file()
     pages_with_math = [p for p in _pages(book) if 'class="math' in p.read_text(encoding="utf-8")]
@@ -120,15 +131,17 @@ def test_mathjax_is_served_locally(book: Path):
 
 
 def _cells(row_html: str) -> list[str]:
-    return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
-            for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row_html, re.S)]
+    return [
+        " ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
+        for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row_html, re.S)
+    ]
 
 
 def _article(page_html: str) -> str:
     """The page's own content, without the navigation (whose sidebar links every page)."""
     start = page_html.find('<article class="bd-article"')
-    assert start != -1, "no <article class=\"bd-article\"> in the page"
-    return page_html[start:page_html.find("</article>", start)]
+    assert start != -1, 'no <article class="bd-article"> in the page'
+    return page_html[start : page_html.find("</article>", start)]
 
 
 def _rows(page_html: str) -> list[list[str]]:
@@ -137,37 +150,39 @@ def _rows(page_html: str) -> list[list[str]]:
 
 def test_ledger_shows_every_lesson_with_the_numbers_of_this_build(book: Path, executed_lessons):
     page = _article((book / "book" / "ledger.html").read_text(encoding="utf-8"))
-    for name, metrics in executed_lessons.items():
+    ledger = build_book.load_ledger()
+    records = build_book.load_records(list(executed_lessons))
+    for record in records:
+        name, metrics = record.name, record.metrics
         heading = page.find(f'<h2><a class="reference internal" href="../lessons/{name}.html"')
         assert heading != -1, f"the ledger has no section for {name}"
         end = page.find("<h2", heading + 1)
-        shown = {row[0]: row[1] for row in _rows(page[heading:end if end != -1 else None]) if len(row) == 5}
-        entries = ledger.LEDGER.get(name) or [ledger.Entry(k, k.replace("_", " ")) for k, v in metrics.items()
-                                              if k not in lesson.RESERVED_KEYS and isinstance(v, (int, float))
-                                              and not isinstance(v, bool)]
+        section = page[heading : end if end != -1 else None]
+        shown = {row[0]: row[1] for row in _rows(section) if len(row) == 5}
+        entries = build_book.ledger_entries(record, ledger)
         assert entries, f"{name}: nothing to show in the ledger"
         for entry in entries:
-            assert shown.get(entry.label) == ledger.format_value(metrics[entry.key]), (
+            assert shown.get(entry.label) == build_book.format_value(metrics[entry.key]), (
                 f"ledger, {name}, {entry.label!r}: page shows {shown.get(entry.label)!r}, "
                 f"metrics.json has {metrics[entry.key]!r}"
             )
 
 
-def test_every_ledger_reference_is_in_the_bibliography():
-    bib = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
-    keys = set(re.findall(r"@\w+\{([^,]+),", bib))
-    cited = {e.reference.source for entries in ledger.LEDGER.values() for e in entries if e.reference}
-    assert cited <= keys, f"ledger sources missing from book/references.bib: {sorted(cited - keys)}"
-
-
 def test_status_page_shows_every_lesson_run(book: Path, executed_lessons):
-    rows = {row[0]: row[1:] for row in _rows(_article((book / "book" / "status.html").read_text(encoding="utf-8")))
-            if len(row) == 6}
-    for name, metrics in executed_lessons.items():
-        assert rows.get(name) == [metrics["profile"], metrics["device"], str(metrics["seed"]),
-                                  f"{metrics['runtime_s']:.1f}", "passed"], f"status page row for {name}: {rows.get(name)}"
-    versions = {row[0]: row[1] for row in _rows((book / "book" / "status.html").read_text(encoding="utf-8"))
-                if len(row) == 2}
+    page = _article((book / "book" / "status.html").read_text(encoding="utf-8"))
+    rows = {row[0]: row[1:] for row in _rows(page) if len(row) == 8}
+    for name, m in executed_lessons.items():
+        expected = [
+            m["profile"],
+            m["device"],
+            str(m["seed"]),
+            f"{m['runtime_s']:.1f}",
+            f"{m['reference_step_s']:.3f}",
+            f"{m['runtime_reference_steps']:.0f}",
+            "passed",
+        ]
+        assert rows.get(name) == expected, f"status page row for {name}: {rows.get(name)}"
+    versions = {row[0]: row[1] for row in _rows(page) if len(row) == 2}
     for package, version in next(iter(executed_lessons.values()))["versions"].items():
         assert version in versions.get(package, ""), f"status page: {package} {version} not listed"
 
@@ -177,19 +192,23 @@ def test_misconceptions_page_gathers_every_lesson_box(book: Path, executed_lesso
     for name in executed_lessons:
         assert f'href="../lessons/{name}.html"' in page, f"misconceptions page does not link {name}"
     boxes = re.findall(r'class="(?=[^"]*\badmonition\b)(?=[^"]*\bwarning\b)[^"]*"', page)
-    assert len(boxes) == len(executed_lessons), f"{len(boxes)} misconception boxes for {len(executed_lessons)} lessons"
+    assert len(boxes) == len(executed_lessons), (
+        f"{len(boxes)} misconception boxes for {len(executed_lessons)} lessons"
+    )
 
 
 def test_workshop_agenda_is_timed_with_measured_runtimes(book: Path, executed_lessons):
     page = _article((book / "book" / "workshop" / "agenda.html").read_text(encoding="utf-8"))
     plan = yaml.safe_load((ROOT / "book" / "workshop" / "plan.yml").read_text(encoding="utf-8"))
     run_minutes = {row[1]: int(row[3]) for row in _rows(page) if len(row) == 6 and row[3].isdigit()}
-    titles = {r.name: " ".join(r.title.split()) for r in
-              ledger.load_records(list(executed_lessons), ROOT / "_build" / "executed", ROOT / "artifacts")}
+    titles = {
+        r.name: " ".join(r.title.split()) for r in build_book.load_records(list(executed_lessons))
+    }
     for agenda in plan.values():
         assert agenda["title"] in html.unescape(page)
         for session in agenda["sessions"]:
             if "lesson" in session:
                 name = session["lesson"]
                 assert f'href="../../lessons/{name}.html"' in page, f"agenda does not link {name}"
-                assert run_minutes[titles[name]] == math.ceil(executed_lessons[name]["runtime_s"] / 60)
+                minutes = math.ceil(executed_lessons[name]["runtime_s"] / 60)
+                assert run_minutes[titles[name]] == minutes

@@ -1,10 +1,11 @@
-"""The built book, opened in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright.
+"""The built book in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright.
 
 Every page must load without console errors or failed requests (a missing local asset shows up as
 both), request nothing from the network, typeset its math with MathJax (no raw ``\\(`` left in the
 text) and load every image; lesson 02's temperature slider must render from the widget state
-embedded in the page. Screenshots of the home page and lesson 02 are saved in ``_build/screenshots/``.
-Skips, saying how to install it, when Chromium is not on the machine (``.ci/run`` installs it).
+embedded in the page. Screenshots of the home page and lesson 02 are saved in
+``_build/screenshots/``. Skips, saying how to install it, when Chromium is not on the machine
+(``.ci/run`` installs it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ CHROMIUM_ENV = "LLMU_CHROMIUM"  # another Chromium binary, if not /usr/bin/chrom
 
 
 def chromium_path() -> str | None:
-    return os.environ.get(CHROMIUM_ENV) or shutil.which("chromium") or shutil.which("chromium-browser")
+    return (
+        os.environ.get(CHROMIUM_ENV) or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
 
 
 # Waits until MathJax (if the page loads it) has typeset the page.
@@ -43,12 +46,15 @@ MATHJAX_DONE = """() => new Promise(resolve => {
   wait();
 })"""
 # Text of the page outside code, where a raw TeX delimiter would mean un-typeset math.
-PROSE_TEXT = """() => {
-  const body = document.querySelector('main') || document.body;
-  const copy = body.cloneNode(true);
-  copy.querySelectorAll('pre, code, script, style, mjx-container, .cell_output').forEach(e => e.remove());
-  return copy.textContent;
-}"""
+PROSE_TEXT = (
+    "() => {\n"
+    "  const body = document.querySelector('main') || document.body;\n"
+    "  const copy = body.cloneNode(true);\n"
+    "  copy.querySelectorAll('pre, code, script, style, mjx-container, .cell_output')"
+    ".forEach(e => e.remove());\n"
+    "  return copy.textContent;\n"
+    "}"
+)
 BROKEN_IMAGES = """() => Array.from(document.images)
   .filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.getAttribute('src'))"""
 
@@ -69,8 +75,10 @@ class PageReport:
 def browser() -> Iterator[object]:
     executable = chromium_path()
     if executable is None:
-        pytest.skip("Chromium is not installed: `apt-get install chromium` (Debian), or set "
-                    f"{CHROMIUM_ENV} to a Chromium binary; .ci/run installs it")
+        pytest.skip(
+            "Chromium is not installed: `apt-get install chromium` (Debian), or set "
+            f"{CHROMIUM_ENV} to a Chromium binary; .ci/run installs it"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -79,13 +87,20 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
-def visit(browser, page_path: Path, screenshot: Path | None = None, wait_for: str | None = None) -> PageReport:
+def visit(
+    browser, page_path: Path, screenshot: Path | None = None, wait_for: str | None = None
+) -> PageReport:
     """Open ``page_path`` (file://), wait for MathJax, and report what went wrong."""
     report = PageReport()
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.on("console", lambda m: report.errors.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: report.errors.append(f"console: {m.text}") if m.type == "error" else None,
+    )
     page.on("pageerror", lambda e: report.errors.append(f"uncaught: {e}"))
-    page.on("requestfailed", lambda r: report.errors.append(f"failed request: {r.url} ({r.failure})"))
+    page.on(
+        "requestfailed", lambda r: report.errors.append(f"failed request: {r.url} ({r.failure})")
+    )
 
     def route(request_route):
         if request_route.request.url.startswith(("file:", "data:", "blob:", "about:")):
@@ -113,9 +128,17 @@ def visit(browser, page_path: Path, screenshot: Path | None = None, wait_for: st
 
 
 def _html_pages(book: Path) -> list[Path]:
-    skip = {"genindex.html", "search.html"}  # Sphinx's own index and search pages: no content of ours
-    return sorted(p for p in book.rglob("*.html") if p.name not in skip and "_static" not in p.parts
-                  and 'http-equiv="Refresh"' not in p.read_text(encoding="utf-8"))  # index.html only redirects
+    skip = {
+        "genindex.html",
+        "search.html",
+    }  # Sphinx's own index and search pages: no content of ours
+    return sorted(
+        p
+        for p in book.rglob("*.html")
+        if p.name not in skip
+        and "_static" not in p.parts
+        and 'http-equiv="Refresh"' not in p.read_text(encoding="utf-8")
+    )  # index.html only redirects
 
 
 def test_every_page_loads_cleanly_and_typesets_its_math(browser, built_book: Path):
@@ -129,7 +152,9 @@ def test_every_page_loads_cleanly_and_typesets_its_math(browser, built_book: Pat
         problems += [f"{where}: requested {url} from the network" for url in report.remote]
         problems += [f"{where}: image did not load: {src}" for src in report.broken_images]
         if report.math_elements and report.typeset == 0:
-            problems.append(f"{where}: {report.math_elements} math elements, none typeset by MathJax")
+            problems.append(
+                f"{where}: {report.math_elements} math elements, none typeset by MathJax"
+            )
         if report.raw_tex:
             problems.append(f"{where}: raw \\( left in the text: math was not typeset")
     assert not problems, "\n".join(problems)
@@ -140,9 +165,14 @@ def test_screenshots_and_the_widget_of_lesson_02(browser, built_book: Path, exec
         pytest.skip(f"lesson {WIDGET_LESSON} is not in lessons/")
     home = visit(browser, built_book / "book" / "intro.html", screenshot=SCREENSHOTS / "home.png")
     assert not home.errors and home.typeset > 0
-    # The slider of llmu.widgets.temperature_slider, drawn by the widget manager from the embedded state.
-    lesson = visit(browser, built_book / "lessons" / f"{WIDGET_LESSON}.html",
-                   screenshot=SCREENSHOTS / f"{WIDGET_LESSON}.png", wait_for=".widget-slider")
+    # The slider of llmu.widgets.temperature_slider, drawn by the widget manager from the
+    # embedded state.
+    lesson = visit(
+        browser,
+        built_book / "lessons" / f"{WIDGET_LESSON}.html",
+        screenshot=SCREENSHOTS / f"{WIDGET_LESSON}.png",
+        wait_for=".widget-slider",
+    )
     assert not lesson.errors, lesson.errors
     assert lesson.typeset > 0 and not lesson.raw_tex
     for name in ("home.png", f"{WIDGET_LESSON}.png"):

@@ -1,4 +1,5 @@
-"""Tests of llmu.calibration: scores, ECE/MCE (against torchmetrics), temperature scaling, bootstrap."""
+"""Tests of llmu.calibration: scores, ECE/MCE (against torchmetrics), temperature scaling,
+bootstrap."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 import torch
 from torchmetrics.functional.classification import multiclass_calibration_error
 
+from llmu import _checks
 from llmu import calibration as cal
 
 # -------------------------------------------------------------------- hand-checked cases
@@ -50,7 +52,9 @@ def test_reliability_data_structure():
     assert d.n_bins == 10 and len(d.edges) == 11 and d.n_examples == 1000
     assert np.all(np.diff(d.edges) > 0) and d.edges[0] == 0 and d.edges[-1] == 1
     full = d.counts > 0
-    assert np.all((d.confidence[full] >= d.edges[:-1][full]) & (d.confidence[full] < d.edges[1:][full]))
+    assert np.all(
+        (d.confidence[full] >= d.edges[:-1][full]) & (d.confidence[full] < d.edges[1:][full])
+    )
     assert np.all(np.isnan(d.accuracy[~full]))
     np.testing.assert_allclose(d.centers, (np.arange(10) + 0.5) / 10, atol=1e-7)
     m = cal.reliability_diagram(p, y, n_bins=10, binning="mass")
@@ -92,15 +96,20 @@ def _torchmetrics(p: np.ndarray, y: np.ndarray, n_bins: int, norm: str) -> float
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize(
-    ("n", "k", "scale"), [(500, 2, 2.0), (1000, 3, 1.0), (2000, 10, 3.0), (3000, 100, 5.0), (7, 4, 1.0)]
+    ("n", "k", "scale"),
+    [(500, 2, 2.0), (1000, 3, 1.0), (2000, 10, 3.0), (3000, 100, 5.0), (7, 4, 1.0)],
 )
 def test_ece_mce_match_torchmetrics(seed, n, k, scale):
     rng = np.random.default_rng(seed)
     p = cal.softmax(rng.normal(size=(n, k)) * scale)
     y = rng.integers(0, k, n)
     for probs in (p, p.astype(np.float32)):
-        assert cal.ece(probs, y, n_bins=15) == pytest.approx(_torchmetrics(probs, y, 15, "l1"), abs=1e-6)
-        assert cal.mce(probs, y, n_bins=15) == pytest.approx(_torchmetrics(probs, y, 15, "max"), abs=1e-6)
+        assert cal.ece(probs, y, n_bins=15) == pytest.approx(
+            _torchmetrics(probs, y, 15, "l1"), abs=1e-6
+        )
+        assert cal.mce(probs, y, n_bins=15) == pytest.approx(
+            _torchmetrics(probs, y, 15, "max"), abs=1e-6
+        )
 
 
 @pytest.mark.parametrize("n_bins", [15, 10, 8, 7])
@@ -108,12 +117,16 @@ def test_ece_mce_match_torchmetrics(seed, n, k, scale):
 def test_ece_matches_torchmetrics_with_ties_at_bin_edges(n_bins, seed):
     rng = np.random.default_rng(seed)
     edges = torch.linspace(0, 1, n_bins + 1).double().numpy()  # torchmetrics' own (float32) edges
-    top = rng.choice(edges[edges > 0.5], size=300)  # every confidence sits exactly on an edge, 1.0 included
+    top = rng.choice(
+        edges[edges > 0.5], size=300
+    )  # every confidence sits exactly on an edge, 1.0 included
     p = np.stack([top, 1 - top], axis=1)
     y = rng.integers(0, 2, 300)
     assert cal.ece(p, y, n_bins) == pytest.approx(_torchmetrics(p, y, n_bins, "l1"), abs=1e-6)
     assert cal.mce(p, y, n_bins) == pytest.approx(_torchmetrics(p, y, n_bins, "max"), abs=1e-6)
-    exact = np.array([0.5 + 1 / 16, 0.75, 0.875, 0.9375, 1.0])  # representable in float32: exact ties
+    exact = np.array(
+        [0.5 + 1 / 16, 0.75, 0.875, 0.9375, 1.0]
+    )  # representable in float32: exact ties
     pe = np.stack([exact, 1 - exact], axis=1)
     ye = rng.integers(0, 2, 5)
     assert cal.ece(pe, ye, 16) == pytest.approx(_torchmetrics(pe, ye, 16, "l1"), abs=1e-6)
@@ -189,10 +202,125 @@ def test_bootstrap_ci_resamples_rows_jointly_and_takes_any_metric():
     p = cal.softmax(rng.normal(size=(200, 3)))
     y = rng.integers(0, 3, 200)
     ci = cal.bootstrap_ci(cal.ece, p, y, n_resamples=100, confidence=0.9)
-    assert ci.low <= ci.high and ci.estimate == pytest.approx(cal.ece(p, y)) and ci.confidence == 0.9
+    assert (
+        ci.low <= ci.high and ci.estimate == pytest.approx(cal.ece(p, y)) and ci.confidence == 0.9
+    )
+
+
+def test_paired_bootstrap_is_the_interval_of_the_difference_on_shared_resamples():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    z = rng.normal(size=(300, 3)) + 2.0 * np.eye(3)[y]
+    good, bad = cal.softmax(z), cal.softmax(z / 3)  # the same model, softer: a worse NLL
+    diff = cal.bootstrap_ci(cal.nll, good, bad, y, paired=True, n_resamples=300, seed=4)
+    by_hand = cal.bootstrap_ci(
+        lambda a, b, t: cal.nll(a, t) - cal.nll(b, t), good, bad, y, n_resamples=300, seed=4
+    )
+    assert diff == by_hand
+    assert diff.estimate == pytest.approx(cal.nll(good, y) - cal.nll(bad, y))
+    assert diff.high < 0  # the sharper model is resolved as better
+    # pairing removes the shared example-to-example variation: narrower than one system's
+    alone = cal.bootstrap_ci(cal.nll, good, y, n_resamples=300, seed=4)
+    assert diff.high - diff.low < alone.high - alone.low
+    same = cal.bootstrap_ci(cal.nll, good, good, y, paired=True, n_resamples=50)
+    assert same.low == same.high == same.estimate == 0.0
+    with pytest.raises(ValueError, match="paired=True needs"):
+        cal.bootstrap_ci(cal.nll, good, paired=True)
+
+
+def test_scorecard_is_a_dict_with_frame_and_flat_views():
+    rng = np.random.default_rng(1)
+    p = cal.softmax(rng.normal(size=(120, 3)))
+    y = rng.integers(0, 3, 120)
+    card = cal.scorecard(p, y, n_resamples=60, confidence=0.9, seed=2)
+    assert isinstance(card, dict) and list(card) == list(cal.SCORES)
+    assert card["accuracy"].estimate == pytest.approx(cal.accuracy(p, y))
+    assert card["NLL"] == cal.bootstrap_ci(cal.nll, p, y, n_resamples=60, confidence=0.9, seed=2)
+    frame = card.frame()
+    assert list(frame.columns) == ["estimate", "90% CI low", "90% CI high"]
+    assert list(frame.index) == list(cal.SCORES)
+    assert frame.loc["ECE (equal mass)", "90% CI high"] == card["ECE (equal mass)"].high
+    flat = card.flat("teacher_")
+    assert list(flat) == [
+        "teacher_accuracy",
+        "teacher_nll",
+        "teacher_brier",
+        "teacher_ece",
+        "teacher_ece_mass",
+        "teacher_mce",
+    ]
+    assert flat["teacher_ece"] is card["ECE (equal width)"]
+    assert flat["teacher_ece_mass"] is card["ECE (equal mass)"]
+    assert list(cal.Scorecard({"Some Score (x)": card["MCE"]}).flat()) == ["some_score_x"]
+
+
+def test_temperature_scaler_wraps_fit_and_apply_temperature():
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 4, 400)
+    z = 3.0 * (rng.normal(size=(400, 4)) + 1.5 * np.eye(4)[y])  # overconfident logits
+    scaler = cal.TemperatureScaler()
+    np.testing.assert_allclose(scaler.predict_proba(z), cal.softmax(z))  # T = 1 before fitting
+    assert scaler.fit(z, y) is scaler
+    assert scaler.temperature == cal.fit_temperature(z, y) and scaler.temperature > 1.5
+    expected = cal.apply_temperature(z[:5], scaler.temperature)
+    np.testing.assert_allclose(scaler.predict_proba(z[:5]), expected)
+    assert cal.TemperatureScaler(2.0).temperature == 2.0
+    narrow = cal.TemperatureScaler(bounds=(0.5, 1.2))
+    with pytest.warns(RuntimeWarning, match="still decreasing"):
+        assert narrow.fit(z, y).temperature == 1.2
+    with pytest.raises(ValueError, match="temperature"):
+        cal.TemperatureScaler(0.0)
+    with pytest.raises(ValueError, match="bounds"):
+        cal.TemperatureScaler(bounds=(2.0, 1.0))
 
 
 # -------------------------------------------------------------------- bad inputs
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: _checks.check_int(0, "n_bins"), "n_bins must be a positive integer; got 0."),
+        (lambda: _checks.check_int(True, "k"), "k must be a positive integer; got True."),
+        (lambda: _checks.check_seed(-1), "seed must be a non-negative integer; got -1."),
+        (
+            lambda: _checks.check_int(1, "n_folds", 2, "Use 5."),
+            "n_folds must be an integer >= 2; got 1. Use 5.",
+        ),
+        (lambda: _checks.check_fraction(1.5, "rate"), "rate must be a number in [0, 1]; got 1.5."),
+        (
+            lambda: _checks.check_number(0.0, "alpha", 0, 1, open_low=True, open_high=True),
+            "alpha must be a number in (0, 1); got 0.0.",
+        ),
+        (
+            lambda: _checks.check_positive(float("inf"), "temperature"),
+            "temperature must be a number > 0; got inf.",
+        ),
+        (lambda: _checks.check_number("2", "weight", 0), "weight must be a number >= 0; got '2'."),
+        (
+            lambda: _checks.check_choice("l1", "norm", ("token", "sequence")),
+            "norm must be one of 'token', 'sequence'; got 'l1'.",
+        ),
+        (
+            lambda: _checks.check_bounds((2.0, 1.0)),
+            "bounds must be (t_min, t_max) with 0 < t_min < t_max < inf; got (2.0, 1.0).",
+        ),
+    ],
+)
+def test_shared_checks_say_what_was_wrong(call, message):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert str(info.value) == message
+
+
+def test_shared_checks_return_canonical_values():
+    n = _checks.check_int(np.int64(3), "n")
+    assert n == 3 and type(n) is int
+    assert _checks.check_positive(torch.tensor(2.0), "t") == 2.0
+    assert _checks.check_number(-1, "s", -1, 1) == -1.0  # closed bounds are included
+    assert _checks.check_bounds([0.5, 4]) == (0.5, 4.0)
+    assert _checks.to_numpy(torch.tensor([1.0]), "x").dtype == np.float64
+
 
 GOOD_P = np.array([[0.7, 0.3], [0.2, 0.8], [0.5, 0.5]])
 GOOD_Y = np.array([0, 1, 1])
@@ -245,8 +373,14 @@ def test_confidence_reliability_matches_torchmetrics_binary_ece():
     conf = np.concatenate([[0.0, 1.0, 0.5], rng.uniform(0, 1, 500)])
     correct = rng.uniform(0, 1, len(conf)) < conf**2  # overconfident on purpose
     ours = cal.confidence_reliability(conf, correct).ece
-    reference = float(binary_calibration_error(torch.tensor(conf, dtype=torch.float32),
-                                               torch.tensor(correct.astype(int)), n_bins=15, norm="l1"))
+    reference = float(
+        binary_calibration_error(
+            torch.tensor(conf, dtype=torch.float32),
+            torch.tensor(correct.astype(int)),
+            n_bins=15,
+            norm="l1",
+        )
+    )
     assert ours == pytest.approx(reference, abs=1e-6)
     # the top-label path is the same code: probabilities (1 - c, c) with c >= 0.5 and label 1
     c = rng.uniform(0.5, 1, 200)
@@ -261,7 +395,9 @@ def test_ece_floor_is_the_ece_of_a_calibrated_model_and_shrinks_with_more_exampl
     conf = np.random.default_rng(0).uniform(0.5, 1.0, size=400)
     floor = cal.ece_floor(conf, n_draws=300, seed=1)
     rng = np.random.default_rng(1)
-    by_hand = np.mean([cal.confidence_reliability(conf, rng.random(400) < conf).ece for _ in range(300)])
+    by_hand = np.mean(
+        [cal.confidence_reliability(conf, rng.random(400) < conf).ece for _ in range(300)]
+    )
     assert floor == pytest.approx(by_hand)
     assert 0 < floor < 0.1
     assert cal.ece_floor(np.tile(conf, 25), n_draws=50) < floor / 2  # bias ~ 1/sqrt(n)

@@ -22,7 +22,8 @@ from llmu.data import DataNotFoundError
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
 REAL_DATA = os.environ.get("LLMU_DATA_DIR")
 real_data = pytest.mark.skipif(
-    not REAL_DATA, reason="LLMU_DATA_DIR is not set: the checks against the real course data need it"
+    not REAL_DATA,
+    reason="LLMU_DATA_DIR is not set: the checks against the real course data need it",
 )
 
 
@@ -43,7 +44,8 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Make every socket connection fail, and record the attempts (the test asserts there were none)."""
+    """Make every socket connection fail, and record the attempts (the test asserts there were
+    none)."""
     attempts: list[object] = []
 
     def refuse(*args: object, **kwargs: object) -> None:
@@ -70,7 +72,10 @@ def test_sst2_fixture(fixtures: Path) -> None:
     assert list(ds) == ["train", "validation"]
     assert (len(ds["train"]), len(ds["validation"])) == (5, 2)
     assert ds["train"].features["label"] == ClassLabel(names=["negative", "positive"])
-    assert ds["train"][0] == {"text": "a gentle , funny little film about lighthouse keepers", "label": 1}
+    assert ds["train"][0] == {
+        "text": "a gentle , funny little film about lighthouse keepers",
+        "label": 1,
+    }
     assert ds["train"]["label"][:2] == [1, 0]
     assert ds["validation"][0]["text"] == "the orchestra of clichés never stops playing"
 
@@ -94,8 +99,10 @@ def test_amazon_fixture(fixtures: Path) -> None:
     books = D.load_amazon("books")
     assert books.features["label"] == ClassLabel(names=["negative", "positive"])
     assert books["label"] == [0, 0, 1, 1]  # negatives first
-    # the <data> wrapper is ignored, whitespace collapsed, entities unescaped, a bare '&' kept, UTF-8 decoded
-    assert books[2]["text"] == 'Smith & Jones wrote a "page-turner". The café scenes are "perfect".'
+    # the <data> wrapper is ignored, whitespace collapsed, entities unescaped, a bare '&' kept,
+    # UTF-8 decoded
+    expected = 'Smith & Jones wrote a "page-turner". The café scenes are "perfect".'
+    assert books[2]["text"] == expected
     assert books[0]["text"] == "Nothing happens for 300 pages."
     dvd = D.load_amazon("dvd")  # cp1252 bytes, not valid UTF-8
     assert dvd["text"] == [
@@ -127,11 +134,18 @@ def test_clinc150_fixture(fixtures: Path) -> None:
     assert [len(ds[s]) for s in ds] == [5, 2, 1, 1, 1, 2]
     intent = ds["train"].features["intent"]
     assert intent.names == ["bake_bread", "boil_egg", "prune_roses", "water_plants", "oos"]
-    assert ds["train"][0] == {"text": "when should i water the ferns", "intent": 3, "domain": "garden"}
+    assert ds["train"][0] == {
+        "text": "when should i water the ferns",
+        "intent": 3,
+        "domain": "garden",
+    }
     assert ds["oos_test"]["intent"] == [4, 4]
     assert ds["oos_test"]["domain"] == ["oos", "oos"]
     assert all(ds[s].features == ds["train"].features for s in ds)
-    assert D.clinc150_domains() == {"garden": ["prune_roses", "water_plants"], "pantry": ["bake_bread", "boil_egg"]}
+    assert D.clinc150_domains() == {
+        "garden": ["prune_roses", "water_plants"],
+        "pantry": ["bake_bread", "boil_egg"],
+    }
     assert D.clinc150_domains(ds) == D.clinc150_domains()
 
 
@@ -139,7 +153,11 @@ def test_select_clinc_domains(fixtures: Path) -> None:
     ds = D.select_clinc_domains(D.load_clinc150(), ["garden"])
     assert ds["train"].features["intent"].names == ["prune_roses", "water_plants"]
     assert set(ds["train"]["domain"]) == {"garden"}
-    assert ds["train"][0] == {"text": "when should i water the ferns", "intent": 1, "domain": "garden"}
+    assert ds["train"][0] == {
+        "text": "when should i water the ferns",
+        "intent": 1,
+        "domain": "garden",
+    }
     assert ds["oos_test"]["intent"] == [-1, -1] and len(ds["oos_test"]) == 2
     with pytest.raises(ValueError, match=r"unknown CLINC150 domains \['kitchen'\]"):
         D.select_clinc_domains(D.load_clinc150(), ["garden", "kitchen"])
@@ -162,7 +180,11 @@ def test_conll2003_fixture(fixtures: Path) -> None:
     assert [len(ds[s]) for s in ("train", "validation", "test")] == [3, 1, 2]
     train = ds["train"]
     assert train.features["ner_tags"] == List(ClassLabel(names=list(D.CONLL2003_TAGS)))
-    assert train["document_id"] == [0, 0, 1]  # -DOCSTART- lines start documents and are not sentences
+    assert train["document_id"] == [
+        0,
+        0,
+        1,
+    ]  # -DOCSTART- lines start documents and are not sentences
     assert train[0]["tokens"] == ["Mira", "Kovac", "visited", "Portvale", "."]
     assert tag_names(train, 0) == ["B-PER", "I-PER", "O", "B-LOC", "O"]
     assert tag_names(train, 2) == ["O", "B-MISC", "O", "O", "O"]
@@ -187,7 +209,9 @@ def test_conll2003_malformed(scratch: Path, bad_line: str, message: str) -> None
 
 def test_conll2003_iob2_type_change(scratch: Path) -> None:
     path = scratch / "conll2003" / "train.txt"
-    path.write_text(path.read_text().replace("Kovac NNP I-NP I-PER", "Kovac NNP I-NP I-LOC"), encoding="utf-8")
+    path.write_text(
+        path.read_text().replace("Kovac NNP I-NP I-PER", "Kovac NNP I-NP I-LOC"), encoding="utf-8"
+    )
     with pytest.raises(ValueError, match="train.txt:4: IOB2 violation: 'I-LOC' follows 'B-PER'"):
         D.load_conll2003()
 
@@ -199,9 +223,17 @@ def test_wnut17_fixture(fixtures: Path) -> None:
     assert ds["train"].features["ner_tags"].feature.names == list(D.WNUT17_TAGS)
     assert len(D.WNUT17_TAGS) == 13
     # a lone tab separates sentences; a no-break space inside a token does not split it
-    assert ds["train"]["tokens"][1:] == [["off", "to", "Lake", "Wobegone"], ["Big\u00a0Al", "says", "hi"]]
+    assert ds["train"]["tokens"][1:] == [
+        ["off", "to", "Lake", "Wobegone"],
+        ["Big\u00a0Al", "says", "hi"],
+    ]
     assert tag_names(ds["train"], 1) == ["O", "O", "B-location", "I-location"]
-    assert tag_names(ds["validation"], 0) == ["O", "B-creative-work", "I-creative-work", "I-creative-work"]
+    assert tag_names(ds["validation"], 0) == [
+        "O",
+        "B-creative-work",
+        "I-creative-work",
+        "I-creative-work",
+    ]
     assert ds["test"][0]["tokens"][:3] == ["&", "gt", ";"]
 
 
@@ -221,7 +253,7 @@ def test_wnut17_malformed(scratch: Path, bad_line: str, message: str) -> None:
         D.load_wnut17()
 
 
-# ----------------------------------------------------------------------------- missing data, Hub, offline
+# ----------------------------------------------------------------------- missing data, Hub, offline
 
 LOADERS = {
     "sst2": D.load_sst2,
@@ -264,7 +296,9 @@ def test_offline_without_data_dir(
 ) -> None:
     monkeypatch.delenv("LLMU_DATA_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)  # as if set after `datasets` was imported
+    monkeypatch.setattr(
+        datasets.config, "HF_HUB_OFFLINE", False
+    )  # as if set after `datasets` was imported
 
     def must_not_run(*args: object, **kwargs: object) -> None:
         raise AssertionError("load_dataset must not be called while HF_HUB_OFFLINE is set")
@@ -281,8 +315,8 @@ def test_offline_without_data_dir(
 def test_offline_mode_of_datasets_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_network: list[object]
 ) -> None:
-    """With `datasets` really in offline mode, the real load_dataset runs, fails without network, and
-    its ConnectionError comes back as a DataNotFoundError that chains it."""
+    """With `datasets` really in offline mode, the real load_dataset runs, fails without network,
+    and its ConnectionError comes back as a DataNotFoundError that chains it."""
     monkeypatch.delenv("LLMU_DATA_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
@@ -330,31 +364,53 @@ def fake_sst2_hub() -> DatasetDict:
     label = ClassLabel(names=["negative", "positive"])
     feats = Features({"idx": Value("int32"), "sentence": Value("string"), "label": label})
     split = {"idx": [0, 1], "sentence": ["a bright film ", "a dim one "], "label": [1, 0]}
-    return DatasetDict({s: Dataset.from_dict(split, features=feats) for s in ("train", "validation", "test")})
+    return DatasetDict(
+        {s: Dataset.from_dict(split, features=feats) for s in ("train", "validation", "test")}
+    )
 
 
 def fake_conll_hub() -> DatasetDict:
     shuffled = ["B-PER", "O", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
     feats = Features(
-        {"id": Value("string"), "tokens": List(Value("string")), "ner_tags": List(ClassLabel(names=shuffled))}
+        {
+            "id": Value("string"),
+            "tokens": List(Value("string")),
+            "ner_tags": List(ClassLabel(names=shuffled)),
+        }
     )
     split = {"id": ["0"], "tokens": [["Ada", "Byron", "spoke"]], "ner_tags": [[0, 2, 1]]}
-    return DatasetDict({s: Dataset.from_dict(split, features=feats) for s in ("train", "validation", "test")})
+    return DatasetDict(
+        {s: Dataset.from_dict(split, features=feats) for s in ("train", "validation", "test")}
+    )
 
 
 def fake_wnut_hub() -> DatasetDict:  # string tags
     feats = Features({"tokens": List(Value("string")), "ner_tags": List(Value("string"))})
-    split = {"tokens": [["go", "Lake", "Wobegone"]], "ner_tags": [["O", "B-location", "I-location"]]}
-    return DatasetDict({s: Dataset.from_dict(split, features=feats) for s in ("train", "validation", "test")})
+    split = {
+        "tokens": [["go", "Lake", "Wobegone"]],
+        "ner_tags": [["O", "B-location", "I-location"]],
+    }
+    return DatasetDict(
+        {s: Dataset.from_dict(split, features=feats) for s in ("train", "validation", "test")}
+    )
 
 
 def fake_clinc_hub() -> DatasetDict:
-    feats = Features({"text": Value("string"), "intent": ClassLabel(names=["water_plants", "oos", "boil_egg"])})
+    feats = Features(
+        {"text": Value("string"), "intent": ClassLabel(names=["water_plants", "oos", "boil_egg"])}
+    )
     split = {"text": ["water the ferns", "what is a quasar", "soft egg time"], "intent": [0, 1, 2]}
-    return DatasetDict({s: Dataset.from_dict(split, features=feats) for s in ("train", "validation", "test")})
+    return DatasetDict(
+        {s: Dataset.from_dict(split, features=feats) for s in ("train", "validation", "test")}
+    )
 
 
-FAKE_HUB = {"sst2": fake_sst2_hub, "conll2003": fake_conll_hub, "wnut17": fake_wnut_hub, "clinc150": fake_clinc_hub}
+FAKE_HUB = {
+    "sst2": fake_sst2_hub,
+    "conll2003": fake_conll_hub,
+    "wnut17": fake_wnut_hub,
+    "clinc150": fake_clinc_hub,
+}
 
 
 @pytest.fixture
@@ -365,12 +421,16 @@ def fake_hub(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
     calls: list[tuple[object, ...]] = []
     by_repo = {D.DATASETS[name].hub[0].repo_id: make for name, make in FAKE_HUB.items()}
 
-    def fake_load_dataset(repo_id: str, config: str | None = None, revision: str | None = None) -> DatasetDict:
+    def fake_load_dataset(
+        repo_id: str, config: str | None = None, revision: str | None = None
+    ) -> DatasetDict:
         calls.append((repo_id, config, revision))
         return by_repo[repo_id]()
 
     monkeypatch.setattr(D, "load_dataset", fake_load_dataset)
-    monkeypatch.setattr(D, "_fetch_clinc_domains", lambda: {"water_plants": "garden", "boil_egg": "pantry"})
+    monkeypatch.setattr(
+        D, "_fetch_clinc_domains", lambda: {"water_plants": "garden", "boil_egg": "pantry"}
+    )
     return calls
 
 
@@ -430,7 +490,9 @@ def labelled(n_neg: int, n_pos: int) -> Dataset:
     labels = [0] * n_neg + [1] * n_pos
     return Dataset.from_dict(
         {"text": [str(i) for i in range(len(labels))], "label": labels},
-        features=Features({"text": Value("string"), "label": ClassLabel(names=["negative", "positive"])}),
+        features=Features(
+            {"text": Value("string"), "label": ClassLabel(names=["negative", "positive"])}
+        ),
     )
 
 
@@ -440,14 +502,18 @@ def test_take_subset() -> None:
     sub = D.take_subset(ds, 10, seed=3)
     assert len(sub) == 10 and sub["text"] == D.take_subset(ds, 10, seed=3)["text"]
     assert sub["text"] != D.take_subset(ds, 10, seed=4)["text"]
-    assert [int(t) for t in sub["text"]] == sorted(int(t) for t in sub["text"])  # original order kept
+    assert [int(t) for t in sub["text"]] == sorted(
+        int(t) for t in sub["text"]
+    )  # original order kept
     strat = D.take_subset(ds, 11, seed=1, stratify_by="label")
     assert Counter(strat["label"]) == {0: 9, 1: 2}  # 8.8 and 2.2, largest remainder to negative
     assert Counter(D.take_subset(ds, 100, seed=1, stratify_by="label")["label"]) == {0: 80, 1: 20}
     assert len(D.take_subset(ds, 0, seed=1)) == 0
     for n, stratify_by in ((10, None), (11, "label"), (None, None)):  # the rows take_subset keeps
         rows = D.subset_indices(ds, n, seed=3, stratify_by=stratify_by)
-        assert ds.select(rows)["text"] == D.take_subset(ds, n, seed=3, stratify_by=stratify_by)["text"]
+        assert (
+            ds.select(rows)["text"] == D.take_subset(ds, n, seed=3, stratify_by=stratify_by)["text"]
+        )
 
 
 def test_take_subset_validation() -> None:
@@ -502,7 +568,9 @@ def test_flip_labels_binary_and_uniform_over_other_classes() -> None:
     for k in range(3):
         targets = Counter(noisy[clean == k].tolist())
         assert set(targets) == {0, 1, 2} - {k}
-        assert all(abs(count / 2000 - 0.5) < 0.05 for count in targets.values())  # ~5 standard errors
+        assert all(
+            abs(count / 2000 - 0.5) < 0.05 for count in targets.values()
+        )  # ~5 standard errors
 
 
 def test_flip_labels_validation() -> None:
@@ -519,7 +587,9 @@ def test_flip_labels_validation() -> None:
     unlabelled = ds.map(lambda _: {"label": -1}, features=ds.features)
     with pytest.raises(ValueError, match="outside"):
         D.flip_labels(unlabelled, 0.2, seed=0)
-    single = Dataset.from_dict({"label": [0, 0]}, features=Features({"label": ClassLabel(names=["only"])}))
+    single = Dataset.from_dict(
+        {"label": [0, 0]}, features=Features({"label": ClassLabel(names=["only"])})
+    )
     with pytest.raises(ValueError, match="at least 2 classes"):
         D.flip_labels(single, 0.5, seed=0)
     with pytest.raises(TypeError):
@@ -553,7 +623,10 @@ def test_real_clinc150() -> None:
     start = time.perf_counter()
     ds = D.load_clinc150()
     assert time.perf_counter() - start < 5
-    sizes = [len(ds[s]) for s in ("train", "validation", "test", "oos_train", "oos_validation", "oos_test")]
+    sizes = [
+        len(ds[s])
+        for s in ("train", "validation", "test", "oos_train", "oos_validation", "oos_test")
+    ]
     assert sizes == [15_000, 3_000, 4_500, 100, 100, 1_000]
     names = ds["train"].features["intent"].names
     assert len(names) == 151 and names[-1] == "oos" and names[:-1] == sorted(names[:-1])
@@ -585,7 +658,11 @@ def test_real_conll2003() -> None:
 @real_data
 def test_real_wnut17() -> None:
     ds = D.load_wnut17()
-    expected = {"train": (3_394, 62_730, 1_975), "validation": (1_009, 15_733, 836), "test": (1_287, 23_394, 1_079)}
+    expected = {
+        "train": (3_394, 62_730, 1_975),
+        "validation": (1_009, 15_733, 836),
+        "test": (1_287, 23_394, 1_079),
+    }
     names = ds["train"].features["ner_tags"].feature.names
     assert names == list(D.WNUT17_TAGS)
     begins = {i for i, n in enumerate(names) if n.startswith("B-")}

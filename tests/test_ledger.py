@@ -1,73 +1,211 @@
-"""llmu.ledger: the generated results ledger and execution status, on hand-made runs."""
+"""The pages generated from a build's runs (``tools/build_book.py``): results ledger, execution
+status, misconceptions and agenda, on hand-made runs; ``book/ledger.yml`` and
+``python -m llmu ledger``."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from llmu import ledger
+from conftest import PATHS, load_build_tool
+from llmu import lesson
+from llmu.cli import main
+
+build_book = load_build_tool()
+RUN_FIELDS = {
+    "profile": "quick",
+    "seed": 0,
+    "device": "cpu (2 threads)",
+    "runtime_s": 12.34,
+    "reference_step_s": 0.2812,
+    "runtime_reference_steps": 43.9,
+    "settings": {"mc_samples": 8, "ratio": 0.5},
+    "python": "3.11.9",
+    "versions": {"torch": "2.13.0"},
+}
 
 
-def _write_run(root: Path, name: str, metrics: dict, exception: bool = False, title: str = "A lesson") -> None:
+def _write_run(
+    root: Path,
+    name: str,
+    metrics: dict,
+    exception: bool = False,
+    title: str = "A lesson",
+    box: str = "- Wrong. Right.",
+) -> None:
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": [f"# {title}\n", "\n", "Text."]},
+        {
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": f"```{{admonition}} Common misconceptions\n:class: warning\n\n{box}\n```",
+        },
+        {
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": f"```{{exercise}} First\n:label: ex-{name[:2]}-first\n\nDo it.\n```",
+        },
+    ]
     notebook = {
-        "cells": [{"cell_type": "markdown", "metadata": {}, "source": [f"# {title}\n", "\n", "Text."]}],
+        "cells": cells,
         "metadata": {"papermill": {"end_time": "2026-11-22T10:00:00", "exception": exception}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     (root / "executed").mkdir(exist_ok=True)
     (root / "executed" / f"{name}.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
     (root / "artifacts" / name).mkdir(parents=True, exist_ok=True)
-    record = {"lesson": name, "profile": "quick", "seed": 0, "device": "cpu (2 threads)", "runtime_s": 12.34,
-              "versions": {"torch": "2.13.0"}, **metrics}
-    (root / "artifacts" / name / "metrics.json").write_text(json.dumps(record), encoding="utf-8")
+    record = {"lesson": name, **RUN_FIELDS, **metrics}
+    path = root / "artifacts" / name / "metrics.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+
+
+def _records(root: Path, *names: str) -> list:
+    return build_book.load_records(list(names), root / "executed", root / "artifacts")
 
 
 def test_format_value():
-    assert ledger.format_value(22713986) == "22,713,986"
-    assert ledger.format_value(0.83944) == "0.839"
-    assert ledger.format_value(78.25) == "78.2"
-    assert ledger.format_value(12345.6) == "12,346"
-    assert ledger.format_value([0.5, 0.25]) == "0.500, 0.250"
+    assert build_book.format_value(22713986) == "22,713,986"
+    assert build_book.format_value(0.83944) == "0.839"
+    assert build_book.format_value(78.25) == "78.2"
+    assert build_book.format_value(12345.6) == "12,346"
+    assert build_book.format_value([0.5, 0.25]) == "0.500, 0.250"
     for bad in (True, None, "0.5", {"a": 1}):
         with pytest.raises(TypeError, match="numbers"):
-            ledger.format_value(bad)
+            build_book.format_value(bad)
+
+
+def test_ledger_file_names_lessons_and_sources_that_exist():
+    ledger = build_book.load_ledger()
+    assert ledger, "book/ledger.yml lists no lesson"
+    assert set(ledger) <= set(lesson.lesson_names(PATHS.root)), "ledger.yml names unknown lessons"
+    bib = (PATHS.root / "book" / "references.bib").read_text(encoding="utf-8")
+    keys = set(re.findall(r"@\w+\{([^,]+),", bib))
+    cited = {e.published.source for entries in ledger.values() for e in entries if e.published}
+    assert cited, "the ledger cites no published number"
+    assert cited <= keys, f"ledger sources missing from book/references.bib: {cited - keys}"
+    for name, entries in ledger.items():
+        keys_shown = [e.key for e in entries]
+        assert len(keys_shown) == len(set(keys_shown)), f"{name}: a key is listed twice"
+        assert not set(keys_shown) & set(lesson.RESERVED_KEYS), f"{name}: lists a run field"
+
+
+def test_malformed_ledger_file_is_an_error(tmp_path: Path):
+    path = tmp_path / "ledger.yml"
+    path.write_text("02_calibration:\n  - {key: accuracy}\n", encoding="utf-8")
+    with pytest.raises(build_book.BuildError, match="key and a label"):
+        build_book.load_ledger(path)
+    path.write_text(
+        "02_calibration:\n  - {key: a, label: b, published: {value: 1}}\n", encoding="utf-8"
+    )
+    with pytest.raises(build_book.BuildError, match="value, setting, source"):
+        build_book.load_ledger(path)
+    with pytest.raises(build_book.BuildError, match="missing"):
+        build_book.load_ledger(tmp_path / "none.yml")
 
 
 def test_ledger_shows_declared_entries_with_references(tmp_path: Path):
-    entries = ledger.LEDGER["02_calibration"]
-    metrics = {e.key: 0.5 for e in entries}
-    _write_run(tmp_path, "02_calibration", metrics, title="Calibration")
-    records = ledger.load_records(["02_calibration"], tmp_path / "executed", tmp_path / "artifacts")
+    ledger = build_book.load_ledger()
+    entries = ledger["02_calibration"]
+    _write_run(tmp_path, "02_calibration", {e.key: 0.5 for e in entries}, title="Calibration")
+    records = _records(tmp_path, "02_calibration")
     assert records[0].passed and records[0].title == "Calibration"
-    page = ledger.render_ledger(records)
+    page = build_book.render_ledger(records, ledger)
     for entry in entries:
         assert f"| {entry.label} | 0.500 |" in page
     assert "{cite:t}`desai2020calibration`" in page
-    assert "run time 12.3 s" in page and "```{bibliography}" in page
+    assert "run time 12.3 s (44 reference steps)" in page and "```{bibliography}" in page
 
 
 def test_ledger_fails_loudly_when_a_declared_metric_is_missing(tmp_path: Path):
     _write_run(tmp_path, "02_calibration", {"accuracy": 0.8})
-    records = ledger.load_records(["02_calibration"], tmp_path / "executed", tmp_path / "artifacts")
-    with pytest.raises(KeyError, match="02_calibration/metrics.json lacks"):
-        ledger.render_ledger(records)
+    with pytest.raises(build_book.BuildError, match="02_calibration/metrics.json lacks"):
+        build_book.render_ledger(_records(tmp_path, "02_calibration"), build_book.load_ledger())
 
 
 def test_undeclared_lesson_shows_its_scalar_metrics_and_failures_show(tmp_path: Path):
-    _write_run(tmp_path, "99_new", {"score": 0.25, "counts": [1, 2], "flag": True})
+    _write_run(tmp_path, "99_new", {"score": 0.25, "counts": [1, 2], "flag": True, "name": "x"})
     _write_run(tmp_path, "98_broken", {}, exception=True)
-    records = ledger.load_records(["99_new", "98_broken"], tmp_path / "executed", tmp_path / "artifacts")
+    records = _records(tmp_path, "99_new", "98_broken")
     assert [r.passed for r in records] == [True, False]
-    page = ledger.render_ledger(records)
-    assert "| score | 0.250 |" in page and "counts" not in page and "flag" not in page
+    page = build_book.render_ledger(records, {})
+    rows = [line for line in page.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows == [
+        "| quantity | this build | published | setting | source |",
+        "| score | 0.250 |  |  |  |",
+    ], "run fields, lists, flags or text shown"
     assert "failed in this build" in page
-    status = ledger.render_status(records)
-    assert "| {doc}`99_new </lessons/99_new>` | quick | `cpu (2 threads)` | 0 | 12.3 | passed |" in status
+    status = build_book.render_status(records)
+    assert (
+        "| {doc}`99_new </lessons/99_new>` | quick | `cpu (2 threads)` | 0 | 12.3 | 0.281 "
+        "| 44 | passed |"
+    ) in status
     assert "**failed**" in status and "| torch | 2.13.0 |" in status
 
 
+def test_status_of_a_run_without_reference_step_leaves_the_cells_empty(tmp_path: Path):
+    _write_run(tmp_path, "99_old", {})
+    path = tmp_path / "artifacts" / "99_old" / "metrics.json"
+    record = json.loads(path.read_text())
+    del record["reference_step_s"], record["runtime_reference_steps"]
+    path.write_text(json.dumps(record))
+    status = build_book.render_status(_records(tmp_path, "99_old"))
+    assert "| 0 | 12.3 |  |  | passed |" in status
+
+
+def test_misconceptions_and_agenda_pages(tmp_path: Path):
+    _write_run(tmp_path, "01_one", {}, title="One", box="- A myth. The fact.")
+    _write_run(tmp_path, "02_two", {"runtime_s": 61.0}, title="Two")
+    records = _records(tmp_path, "01_one", "02_two")
+    page = build_book.render_misconceptions(records, tmp_path / "executed")
+    assert page.count("```{admonition} Common misconceptions") == 2
+    assert "- A myth. The fact." in page and "{doc}`One </lessons/01_one>`" in page
+    plan = {
+        "short": {
+            "title": "Short",
+            "start": "09:00",
+            "summary": "S.",
+            "sessions": [
+                {"lesson": "01_one", "teach": 10, "exercise": 5},
+                {"break": "tea", "minutes": 15},
+                {"lesson": "02_two", "teach": 20, "exercise": 0},
+            ],
+        }
+    }
+    agenda = build_book.render_agenda(records, plan, tmp_path / "executed")
+    first = "| 09:00 | {doc}`One </lessons/01_one>` | 10 | 1 | 5 ({ref}`ex-01-first`) | 16 |"
+    assert first in agenda
+    assert "| 09:16 | *tea* | | | | 15 |" in agenda
+    assert "| 09:31 | {doc}`Two </lessons/02_two>` | 20 | 2 | — | 22 |" in agenda
+    assert "| 09:53 | *end* |" in agenda
+    plan["short"]["sessions"].append({"lesson": "07_missing", "teach": 1, "exercise": 1})
+    with pytest.raises(build_book.BuildError, match="07_missing"):
+        build_book.render_agenda(records, plan, tmp_path / "executed")
+
+
+def test_misconceptions_box_must_not_quote_glued_numbers(tmp_path: Path):
+    _write_run(tmp_path, "01_one", {}, box="- It is {glue:text}`acc`.")
+    with pytest.raises(build_book.BuildError, match="glued number"):
+        build_book.misconception_box(tmp_path / "executed" / "01_one.ipynb")
+
+
 def test_missing_executed_notebook_is_an_error(tmp_path: Path):
-    with pytest.raises(FileNotFoundError, match="execute the lesson first"):
-        ledger.load_records(["00_setup"], tmp_path, tmp_path)
+    with pytest.raises(build_book.BuildError, match="execute the lesson first"):
+        build_book.load_records(["00_setup"], tmp_path, tmp_path)
+
+
+def test_cli_ledger_prints_the_pages_of_the_lessons_run(tmp_path: Path, monkeypatch, capsys):
+    _write_run(tmp_path, "02_calibration", {"accuracy": 0.8})
+    monkeypatch.setattr(build_book, "EXECUTED_DIR", tmp_path / "executed")
+    page, passed = build_book.ledger_so_far(True, tmp_path / "executed", tmp_path / "artifacts")
+    assert passed and "02_calibration" in page and "00_setup" not in page
+    monkeypatch.chdir(PATHS.root)
+    for folder in ("executed", "artifacts"):
+        monkeypatch.setattr(lesson.CoursePaths, folder, property(lambda _, f=folder: tmp_path / f))
+    assert main(["ledger", "--status"]) == 0
+    assert "| {doc}`02_calibration </lessons/02_calibration>` | quick |" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="02_calibration/metrics.json lacks"):
+        main(["ledger"])  # the published entries of 02 name numbers this run lacks

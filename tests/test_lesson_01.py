@@ -5,48 +5,42 @@ from __future__ import annotations
 import pytest
 
 pytestmark = pytest.mark.lesson
-
-PROBABILITY_LIKE = (
-    "seed_disagreement_rate",
-    "acc_clean",
-    "acc_label_noise",
-    "label_noise_rate",
-    "acc_in_domain",
-    "acc_shifted",
-    "ece_in_domain",
-    "ece_shifted",
-    "oos_mean_max_prob",
-    "in_scope_mean_max_prob",
-)
+LESSON = "01_sources_of_uncertainty"
 
 
-def test_lesson_01_values_are_fractions(executed_lessons):
-    m = executed_lessons["01_sources_of_uncertainty"]
-    for key in PROBABILITY_LIKE:
-        assert 0 <= m[key] <= 1, key
+def test_lesson_01_toy_separates_aleatoric_from_epistemic(executed_lessons):
+    m = executed_lessons[LESSON]
+    # where the classes overlap the uncertainty is mostly aleatoric, where there are no data
+    # mostly epistemic
+    assert m["toy_overlap_aleatoric"] > m["toy_overlap_epistemic"]
+    assert m["toy_empty_epistemic"] > m["toy_empty_aleatoric"]
 
 
 def test_lesson_01_seeds_disagree(executed_lessons):
-    m = executed_lessons["01_sources_of_uncertainty"]
-    assert m["n_seeds"] >= 2
-    assert m["seed_disagreement_rate"] > 0
-    assert m["seed_disagreement_ci_low"] <= m["seed_disagreement_rate"] <= m["seed_disagreement_ci_high"]
+    m = executed_lessons[LESSON]
+    assert m["seed_disagreement_rate_ci_low"] > 0  # the interval excludes "all seeds agree"
+    # the seed models' mutual information is larger where their predicted labels differ
+    assert m["seed_mi_disagree"] > m["seed_mi_agree"]
 
 
-def test_lesson_01_label_noise_costs_accuracy(executed_lessons):
-    m = executed_lessons["01_sources_of_uncertainty"]
-    assert m["label_noise_rate"] > 0
+def test_lesson_01_label_noise_costs_accuracy_and_confidence(executed_lessons):
+    m = executed_lessons[LESSON]
     assert m["acc_label_noise"] < m["acc_clean"]
-    assert m["noise_rates"][0] == 0 and m["noise_rates"][-1] == m["label_noise_rate"]
+    # paired over the dev sentences: the noisiest model is less confident, with an interval
+    # that excludes no change
+    assert m["noise_confidence_drop_ci_low"] > 0
+    assert m["conf_label_noise"] < m["conf_clean"]
 
 
 def test_lesson_01_shift_costs_accuracy(executed_lessons):
-    m = executed_lessons["01_sources_of_uncertainty"]
+    m = executed_lessons[LESSON]
+    # two different test sets, so no paired interval; the two 95% intervals overlap on some
+    # seeds (seed 1: 0.752 [.., 0.787] vs 0.786 [0.757, ..]), so only the direction is asserted
     assert m["acc_shifted"] < m["acc_in_domain"]
 
 
 def test_lesson_01_out_of_scope_gets_confident_answers(executed_lessons):
-    m = executed_lessons["01_sources_of_uncertainty"]
-    assert m["n_classes"] >= 2
-    assert m["oos_mean_max_prob"] < m["in_scope_mean_max_prob"]
-    assert m["oos_mean_max_prob"] > 1 / m["n_classes"]
+    m = executed_lessons[LESSON]
+    uniform = 1 / m["n_classes"]
+    assert m["oos_mean_max_prob_ci_high"] < m["in_scope_mean_max_prob_ci_low"]
+    assert m["oos_mean_max_prob_ci_low"] > 2 * uniform  # far above the uniform 1/K

@@ -8,27 +8,37 @@ from llmu import lesson
 
 pytestmark = pytest.mark.lesson
 
+#: Run-time fields of metrics.json: they differ between two runs of the same seed.
+RUN_TIME_FIELDS = {"runtime_s", "reference_step_s", "runtime_reference_steps"}
+
 
 def test_lesson_02_calibration_claims(executed_lessons):
     m = executed_lessons["02_calibration"]
     assert m["accuracy"] >= 0.80
     assert m["accuracy_ci_low"] <= m["accuracy"] <= m["accuracy_ci_high"]
+    # T is fitted on the calibration split; these are scores on the disjoint evaluation split.
     assert m["nll_after"] <= m["nll_before"]
     assert m["ece_after"] < m["ece_before"]
     for when in ("before", "after"):
         assert m[f"ece_{when}_ci_low"] <= m[f"ece_{when}"] <= m[f"ece_{when}_ci_high"]
-    assert m["temperature"] > 0
     assert m["conformal_coverage"] >= 1 - m["conformal_alpha"] - 0.03
     assert 1 <= m["conformal_mean_set_size"] <= 2
     assert m["selective_accuracy_at_50"] >= m["accuracy"]
     assert 0 <= m["aurc"] <= 1 - m["accuracy"]
-    assert m["n_calibration"] + m["n_evaluation"] == 872
 
 
 def test_lesson_02_is_reproducible(executed_lessons, tmp_path):
-    """A second quick run with the same seed gives the same numbers (runtime aside)."""
+    """A second quick run with the same seed gives the same numbers (run time aside)."""
     first = executed_lessons["02_calibration"]
-    second = lesson.execute("02_calibration", profile="quick", seed=0,
-                            executed_dir=tmp_path / "executed", artifacts_dir=tmp_path / "artifacts")
-    ignore = {"runtime_s"}
-    assert {k: v for k, v in second.items() if k not in ignore} == {k: v for k, v in first.items() if k not in ignore}
+    second = lesson.execute(
+        "02_calibration",
+        profile="quick",
+        seed=0,
+        executed_dir=tmp_path / "executed",
+        artifacts_dir=tmp_path / "artifacts",
+    )
+
+    def numbers(metrics):
+        return {k: v for k, v in metrics.items() if k not in RUN_TIME_FIELDS}
+
+    assert numbers(second) == numbers(first)

@@ -11,27 +11,29 @@ LESSON = "03_estimating_uncertainty"
 
 def test_lesson_03_ensemble_beats_single_model(executed_lessons):
     m = executed_lessons[LESSON]
-    assert m["ensemble_size"] >= 2 and m["mc_samples"] >= 2
+    assert m["acc_single_ci_low"] > 0.8  # far better than chance (1 / n_classes)
+    # Paired bootstrap over test queries: the ensemble's NLL is lower than the single model's.
+    assert m["nll_gain_ensemble_ci_high"] < 0
     assert m["nll_ensemble"] < m["nll_single"]
-    assert m["nll_single_ci_low"] <= m["nll_single"] <= m["nll_single_ci_high"]
-    assert m["acc_single_ci_low"] <= m["acc_single"] <= m["acc_single_ci_high"]
-    assert m["acc_single"] > 1 / m["n_classes"]  # far better than chance
-    for name in ("acc_single", "acc_ensemble", "ece_single", "ece_ensemble"):
-        assert 0 <= m[name] <= 1
 
 
 def test_lesson_03_out_of_scope_detection(executed_lessons):
     m = executed_lessons[LESSON]
     assert m["auroc_msp"] > 0.7
-    aurocs = [v for k, v in m.items() if k.startswith("auroc_") and not k.endswith(("_ci_low", "_ci_high"))]
-    assert len(aurocs) >= 3 and all(0 <= v <= 1 for v in aurocs)
-    assert m["auroc_msp_ci_low"] <= m["auroc_msp"] <= m["auroc_msp_ci_high"]
-    for name in ("fpr95_msp", "fpr95_entropy", "fpr95_mutual_info", "oos_recall", "in_scope_acc_at_threshold"):
-        assert 0 <= m[name] <= 1
-    assert m["in_scope_acc_at_threshold"] <= m["acc_single"]  # flagging in-scope queries can only cost accuracy
+    assert m["auroc_msp_ci_low"] > 0.5  # better than chance, judged by its interval
+    assert m["auroc_mutual_info_ci_low"] > 0.5
+    # The threshold chosen on validation queries flags out-of-scope test queries more often
+    # than in-scope ones ...
+    assert m["oos_recall"] > 1 - m["in_scope_kept_at_threshold"]
+    # ... and keeps about the in-scope accuracy it was chosen for (98% of the unthresholded one).
+    target = m["oos_threshold_relative_accuracy"] * m["acc_single"]
+    assert m["in_scope_acc_at_threshold"] >= target - 0.03
 
 
-def test_lesson_03_mutual_information_is_non_negative(executed_lessons):
+def test_lesson_03_epistemic_uncertainty(executed_lessons):
     m = executed_lessons[LESSON]
-    assert m["mi_min"] >= 0  # the notebook also asserts it for every query
-    assert 0 < m["mi_tolerance"] <= 1e-6
+    # Ensemble members disagree more on out-of-scope queries than on in-scope ones ...
+    assert m["epi_out"] > m["epi_in"]
+    # ... and independently trained members disagree more than MC-dropout passes of one network.
+    assert m["epi_in"] > m["epi_in_mc_dropout"]
+    assert m["epi_out"] > m["epi_out_mc_dropout"]

@@ -9,15 +9,17 @@ pytestmark = pytest.mark.lesson
 
 def test_lesson_04_distillation_claims(executed_lessons):
     m = executed_lessons["04_distillation"]
+    # The T^2 derivation, checked on the teacher's logits: without T^2 the soft term's gradient
+    # falls as 1/T^2 at large T; with it, the gradient tends to the logit-matching limit.
+    assert m["grad_fall_plain"] == pytest.approx(m["grad_fall_expected"], rel=0.02)
+    assert m["grad_t2_over_limit"] == pytest.approx(1.0, abs=0.02)
+    # Teacher and both students learned the task: their accuracy intervals lie far above chance.
     for who in ("teacher", "student", "control"):
-        assert 0 <= m[f"{who}_accuracy_ci_low"] <= m[f"{who}_accuracy"] <= m[f"{who}_accuracy_ci_high"] <= 1
-        assert 0 <= m[f"{who}_ece"] <= 1
-        assert m[f"{who}_nll"] > 0
-    assert m["student_layers"] < m["teacher_layers"]
-    assert m["student_params"] < m["teacher_params"]
+        assert m[f"{who}_accuracy_ci_low"] > 0.7, who
+    # Copying every other layer damages the student; training repairs it (paired interval > 0).
+    assert m["training_gain_ci_low"] > 0
+    # What the smaller model buys and costs: most of the teacher's accuracy, at a higher speed.
+    assert m["accuracy_ratio"] >= 0.9
     assert m["speedup"] > 1.3
-    assert m["student_accuracy"] >= 0.9 * m["teacher_accuracy"]
-    assert m["student_accuracy"] > m["student_init_accuracy"]  # training repaired the copied layers
-    assert m["temperature"] > 0
-    assert 0 < m["alpha"] < 1
-    assert 0 <= m["student_agreement"] <= 1 and 0 <= m["control_agreement"] <= 1
+    # The distilled student mostly predicts what the teacher predicts.
+    assert m["student_agreement"] > 0.8

@@ -7,27 +7,23 @@ import pytest
 pytestmark = pytest.mark.lesson
 
 
-def test_lesson_06_adversarial_training_claims(executed_lessons):
+def test_lesson_06_attacks_work_on_the_standard_model(executed_lessons):
     m = executed_lessons["06_adversarial_training"]
-    # the attacks were run, and they work on the standard model
-    assert m["attack_success_standard"] > 0
-    assert m["robust_acc_standard"] < m["clean_acc_standard"]
-    # adversarial training buys robustness, costs training time, and still learned the task
-    assert m["robust_acc_adversarial"] >= m["robust_acc_standard"]
-    assert m["train_time_ratio"] > 1
-    assert m["clean_acc_adversarial"] > 0.6
+    # each attack flips some sentences, and together they take the accuracy far below the
+    # clean accuracy's interval
+    assert m["success_word_standard"] > 0 and m["success_char_standard"] > 0
+    assert m["robust_acc_standard_ci_high"] < m["clean_acc_standard_ci_low"]
+    # the attacked sentences are misclassified with confidence: the ECE rises under attack
+    assert m["ece_char_standard"] > m["ece_clean_standard"]
 
 
-def test_lesson_06_metrics_are_consistent(executed_lessons):
+def test_lesson_06_adversarial_training_costs_and_gains(executed_lessons):
     m = executed_lessons["06_adversarial_training"]
-    assert m["n_attacked_sentences"] >= 150
-    for model in ("standard", "adversarial"):
-        robust, clean = m[f"robust_acc_{model}"], m[f"clean_acc_{model}"]
-        assert 0 <= robust <= clean <= 1
-        assert 0 <= m[f"attack_success_{model}"] <= 1
-        assert 0 <= m[f"ece_clean_{model}"] <= 1
-        per_attack = m[f"per_attack_{model}"]
-        assert set(per_attack) == {"word", "char"}
-        for attack in per_attack.values():  # the headline robust accuracy is the worst case over both attacks
-            assert robust <= attack["robust_acc"] <= clean
-            assert 0 <= attack["ece_attacked"] <= 1 and 0 <= attack["attack_success"] <= 1
+    # it still learned the task, at no clean-accuracy cost beyond a few points
+    assert m["clean_acc_adversarial_ci_low"] > 0.6
+    assert m["clean_acc_change_ci_low"] > -0.1
+    # paired over the same attacked sentences, it is not less robust (in the quick profile the
+    # gain's interval may include zero, and the lesson says so)
+    assert m["robust_acc_gain_ci_high"] > 0
+    # and it costs training time: FGM adds two passes per batch to the clean one
+    assert m["train_time_ratio"] > 1.5

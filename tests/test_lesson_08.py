@@ -7,26 +7,31 @@ import pytest
 pytestmark = pytest.mark.lesson
 
 
-def test_lesson_08_ner_claims(executed_lessons):
+def test_lesson_08_entity_scores(executed_lessons):
     m = executed_lessons["08_ner_case_study"]
-    assert m["f1_test"] >= 0.70  # quick profile: uncased MiniLM on 3,000 sentences
-    assert m["f1_test_ci_low"] <= m["f1_test"] <= m["f1_test_ci_high"]
+    assert m["f1_test_ci_low"] >= 0.70  # quick profile: uncased MiniLM on 3,000 sentences
     assert m["f1_val"] >= 0.70
-    assert m["token_accuracy_test"] > m["f1_test"]  # the per-word number flatters
-    assert set(m["f1_per_type"]) == {"PER", "ORG", "LOC", "MISC"}
-    assert min(m["precision_test"], m["recall_test"]) <= m["f1_test"] <= max(m["precision_test"], m["recall_test"])
-    # the entity temperature, judged on validation articles it never saw (cross-fitted by document):
-    # it lowers the log loss it minimises, and does not make the entity ECE worse beyond noise
-    assert m["temperature"] > 0 and m["entity_temperature"] > 0 and m["n_val_folds"] == 5
+    assert m["token_accuracy_test"] > m["f1_test_ci_high"]  # the per-word number flatters
+    # the entity outcomes behind calibration and abstention agree with seqeval's precision
+    assert m["precision_full_coverage"] == pytest.approx(m["precision_test"])
+
+
+def test_lesson_08_entity_temperature_on_unseen_articles(executed_lessons):
+    m = executed_lessons["08_ner_case_study"]
+    # cross-fitted by document: it lowers the log loss it minimises, and the paired interval of
+    # the entity ECE's change does not lie above zero (scaling does not make it worse beyond noise)
     assert m["entity_nll_after"] <= m["entity_nll_before"]
-    assert m["entity_ece_after"] <= m["entity_ece_before"] + 0.01
-    assert m["entity_ece_change_ci_low"] <= m["entity_ece_after"] - m["entity_ece_before"] <= m["entity_ece_change_ci_high"]
+    assert m["entity_ece_change_ci_low"] <= 0
     # the measured miscalibration is more than the bias of binned ECE on this many entities
     assert 0 < m["entity_ece_floor"] < m["entity_ece_before"]
+
+
+def test_lesson_08_uncertainty_abstention_and_shift(executed_lessons):
+    m = executed_lessons["08_ner_case_study"]
+    # MC dropout: the passes disagree more about the entities the model gets wrong
+    assert m["entity_mi_gap_ci_low"] > 0
     # abstention: the most confident entities are more often right
-    assert m["precision_at_80_coverage"] >= m["precision_full_coverage"]
-    assert m["precision_full_coverage"] == pytest.approx(m["precision_test"])
-    # domain shift to WNUT-17: F1 falls
-    assert m["f1_wnut"] < m["f1_test"]
-    assert 0 <= m["entity_ece_wnut"] <= 1
-    assert m["n_test"] == 3453 and m["n_wnut"] == 1287
+    assert m["precision_at_80_coverage"] > m["precision_full_coverage"]
+    # domain shift to WNUT-17: F1 falls, and the in-domain temperature does not carry over
+    assert m["f1_wnut"] < m["f1_test_ci_low"]
+    assert m["entity_ece_wnut"] > m["entity_ece_test_after_ci_high"]

@@ -1,4 +1,5 @@
-"""Tests of llmu.ner: sub-word alignment round trips, truncation, entity confidence, seqeval scores."""
+"""Tests of llmu.ner: sub-word alignment round trips, truncation, entity confidence, seqeval
+scores."""
 
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ from seqeval.scheme import IOB2
 from llmu import ner
 from llmu.data import CONLL2003_TAGS
 from llmu.models import load_tokenizer
-from llmu.train import IGNORE_INDEX
+from llmu.predict import IGNORE_INDEX
 
 TAGS = list(CONLL2003_TAGS)
 # Our own sentences; the long words split into several sub-tokens with the uncased MiniLM tokenizer.
 SENTENCES = [
     (["Schwarzenegger", "visited", "Johannesburg", "yesterday"], ["B-PER", "O", "B-LOC", "O"]),
-    (["The", "Wolfsburg", "Volkswagenwerk", "signed", "Przemyslaw", "Szczepanski"],
-     ["O", "B-ORG", "I-ORG", "O", "B-PER", "I-PER"]),
+    (
+        ["The", "Wolfsburg", "Volkswagenwerk", "signed", "Przemyslaw", "Szczepanski"],
+        ["O", "B-ORG", "I-ORG", "O", "B-PER", "I-PER"],
+    ),
     ([], []),
     (["Unbelievably", ",", "Mississauga", "won"], ["O", "O", "B-LOC", "O"]),
 ]
@@ -32,18 +35,26 @@ def tokenizer():
 
 def make_split(sentences=SENTENCES) -> Dataset:
     features = Features({"tokens": List(Value("string")), "ner_tags": List(ClassLabel(names=TAGS))})
-    return Dataset.from_dict({"tokens": [w for w, _ in sentences],
-                              "ner_tags": [[TAGS.index(t) for t in tags] for _, tags in sentences]}, features=features)
+    return Dataset.from_dict(
+        {
+            "tokens": [w for w, _ in sentences],
+            "ner_tags": [[TAGS.index(t) for t in tags] for _, tags in sentences],
+        },
+        features=features,
+    )
 
 
 class LookupModel(torch.nn.Module):
     """A fake token classifier that 'predicts' the aligned label at every labelled position and a
-    wrong tag (B-MISC) at every position labelled -100, so reading any but the first sub-token shows."""
+    wrong tag (B-MISC) at every position labelled -100, so reading any but the first sub-token
+    shows."""
 
     def __init__(self, encoded: Dataset) -> None:
         super().__init__()
         self.anchor = torch.nn.Parameter(torch.zeros(1))
-        self.table = {tuple(ids): labels for ids, labels in zip(encoded["input_ids"], encoded["labels"])}
+        self.table = {
+            tuple(ids): labels for ids, labels in zip(encoded["input_ids"], encoded["labels"])
+        }
 
     def forward(self, input_ids, attention_mask, token_type_ids=None):
         logits = torch.zeros(*input_ids.shape, len(TAGS))
@@ -61,12 +72,23 @@ def round_trip(split: Dataset, tokenizer, max_length: int, mc_samples=None):
     if mc_samples is None:
         scores = ner.word_logits(model, encoded, tokenizer, n_words, batch_size=3)
     else:
-        scores = ner.word_logits(model.train(), encoded, tokenizer, n_words, batch_size=3, mc_samples=mc_samples)
+        scores = ner.word_logits(
+            model.train(), encoded, tokenizer, n_words, batch_size=3, mc_samples=mc_samples
+        )
     return encoded, scores
 
 
 def test_align_labels_first_sub_token_only():
-    assert ner.align_labels([None, 0, 0, 0, 1, 2, 2, None], [1, 0, 5]) == [-100, 1, -100, -100, 0, 5, -100, -100]
+    assert ner.align_labels([None, 0, 0, 0, 1, 2, 2, None], [1, 0, 5]) == [
+        -100,
+        1,
+        -100,
+        -100,
+        0,
+        5,
+        -100,
+        -100,
+    ]
     assert ner.align_labels([None, None], []) == [-100, -100]
     with pytest.raises(ValueError, match="only 2 word labels"):
         ner.align_labels([None, 0, 1, 2, None], [0, 0])
@@ -79,7 +101,13 @@ def test_alignment_labels_first_sub_tokens(tokenizer):
     first = encoded[0]
     tokens = tokenizer.convert_ids_to_tokens(first["input_ids"])
     assert tokens[1:4] == ["schwarz", "##ene", "##gger"]  # one word, three sub-tokens
-    assert first["labels"][:5] == [IGNORE_INDEX, TAGS.index("B-PER"), IGNORE_INDEX, IGNORE_INDEX, TAGS.index("O")]
+    assert first["labels"][:5] == [
+        IGNORE_INDEX,
+        TAGS.index("B-PER"),
+        IGNORE_INDEX,
+        IGNORE_INDEX,
+        TAGS.index("O"),
+    ]
     assert first["word_ids"][0] == -1 and first["word_ids"][-1] == -1
     for row, (words, tags) in zip(encoded, SENTENCES):
         kept = [label for label in row["labels"] if label != IGNORE_INDEX]
@@ -92,11 +120,16 @@ def test_round_trip_recovers_word_tags(tokenizer, mc_samples):
     split = make_split()
     _, scores = round_trip(split, tokenizer, max_length=64, mc_samples=mc_samples)
     assert scores.n_cut == 0
-    assert scores.values.shape == ((mc_samples,) if mc_samples else ()) + (sum(len(w) for w, _ in SENTENCES), len(TAGS))
+    assert scores.values.shape == ((mc_samples,) if mc_samples else ()) + (
+        sum(len(w) for w, _ in SENTENCES),
+        len(TAGS),
+    )
     tags = ner.decode_tags(scores.probs(), TAGS)
     assert tags == [t for _, t in SENTENCES]
-    np.testing.assert_array_equal(ner.gold_word_labels(split["ner_tags"], scores),
-                                  [TAGS.index(t) for _, tags in SENTENCES for t in tags])
+    np.testing.assert_array_equal(
+        ner.gold_word_labels(split["ner_tags"], scores),
+        [TAGS.index(t) for _, tags in SENTENCES for t in tags],
+    )
 
 
 def test_empty_sentence(tokenizer):
@@ -109,16 +142,23 @@ def test_empty_sentence(tokenizer):
 
 
 def test_truncated_words_are_predicted_O_and_count_against_recall(tokenizer):
-    words, tags = SENTENCES[1]  # ... "Przemyslaw Szczepanski" (B-PER I-PER, 5 + 5 sub-tokens) at the end
+    words, tags = SENTENCES[
+        1
+    ]  # ... "Przemyslaw Szczepanski" (B-PER I-PER, 5 + 5 sub-tokens) at the end
     split = make_split([(words, tags)])
-    encoded, scores = round_trip(split, tokenizer, max_length=8)  # [CLS] + 6 sub-tokens of 4 words + [SEP]
+    encoded, scores = round_trip(
+        split, tokenizer, max_length=8
+    )  # [CLS] + 6 sub-tokens of 4 words + [SEP]
     assert len(encoded[0]["input_ids"]) == 8
     assert scores.kept.tolist() == [4] and scores.n_cut == 2
     predicted = ner.decode_tags(scores.probs(), TAGS)[0]
     assert predicted == tags[:4] + ["O", "O"]  # kept words exact, cut words "O"
     result = ner.evaluate([tags], [predicted])
-    assert result.precision == 1.0 and result.recall == 0.5  # the cut PER entity is missed, not dropped
-    # a cut inside an entity: its first word survives, so the predicted entity is too short (strictly wrong)
+    assert (
+        result.precision == 1.0 and result.recall == 0.5
+    )  # the cut PER entity is missed, not dropped
+    # a cut inside an entity: its first word survives, so the predicted entity is too short
+    # (strictly wrong)
     _, scores = round_trip(split, tokenizer, max_length=10)
     assert scores.kept.tolist() == [5]
     predicted = ner.decode_tags(scores.probs(), TAGS)[0]
@@ -128,9 +168,19 @@ def test_truncated_words_are_predicted_O_and_count_against_recall(tokenizer):
 
 def test_evaluate_equals_seqeval_strict():
     rng = np.random.default_rng(0)
-    gold = [[TAGS[i] for i in rng.integers(0, len(TAGS), size=n)] for n in rng.integers(1, 12, size=200)]
-    gold = ner.ids_to_tags([[0 if t.startswith("I-") and (j == 0 or s[j - 1][2:] != t[2:]) else TAGS.index(t)
-                             for j, t in enumerate(s)] for s in gold], TAGS)  # valid IOB2 gold
+    gold = [
+        [TAGS[i] for i in rng.integers(0, len(TAGS), size=n)] for n in rng.integers(1, 12, size=200)
+    ]
+    gold = ner.ids_to_tags(
+        [
+            [
+                0 if t.startswith("I-") and (j == 0 or s[j - 1][2:] != t[2:]) else TAGS.index(t)
+                for j, t in enumerate(s)
+            ]
+            for s in gold
+        ],
+        TAGS,
+    )  # valid IOB2 gold
     pred = [[t if rng.uniform() < 0.7 else TAGS[rng.integers(len(TAGS))] for t in s] for s in gold]
     scores = ner.evaluate(gold, pred)
     kwargs = {"mode": "strict", "scheme": IOB2}
@@ -165,19 +215,55 @@ def test_entity_confidence_product_mean_min():
         probs[row, TAGS.index("B-MISC" if tag != "B-MISC" else "O")] = 1 - p
     scores = ner.WordScores(probs, np.array([4, 2]), np.array([4, 2]))
     by = {r: ner.extract_entities(tags, scores, TAGS, reduce=r) for r in ("product", "mean", "min")}
-    assert [(e.sentence, e.start, e.end, e.type) for e in by["product"]] == [(0, 0, 2, "PER"), (0, 3, 4, "LOC")]
+    assert [(e.sentence, e.start, e.end, e.type) for e in by["product"]] == [
+        (0, 0, 2, "PER"),
+        (0, 3, 4, "LOC"),
+    ]
     assert [e.confidence for e in by["product"]] == pytest.approx([0.45, 0.7])
     assert [e.confidence for e in by["mean"]] == pytest.approx([0.7, 0.7])
     assert [e.confidence for e in by["min"]] == pytest.approx([0.5, 0.7])
-    assert ner.entity_correct(by["product"], [["B-PER", "I-PER", "O", "B-ORG"], ["O", "O"]]).tolist() == [True, False]
+    assert ner.entity_correct(
+        by["product"], [["B-PER", "I-PER", "O", "B-ORG"], ["O", "O"]]
+    ).tolist() == [True, False]
     with pytest.raises(ValueError, match="reduce"):
         ner.extract_entities(tags, scores, TAGS, reduce="max")
 
 
+def test_entity_outcomes_decode_extract_and_score_each_entity():
+    tags = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
+    flat = [t for s in tags for t in s]
+    logits = np.zeros((len(flat), len(TAGS)))
+    logits[np.arange(len(flat)), [TAGS.index(t) for t in flat]] = [3.0, 1.0, 2.0, 4.0, 0.5, 2.0]
+    scores = ner.WordScores(logits, np.array([4, 2]), np.array([4, 2]))
+    gold = [["B-PER", "I-PER", "O", "B-MISC"], ["B-ORG", "O"]]
+    for t in (1.0, 2.5):
+        probs = scores.probs(t)
+        out = ner.entity_outcomes(probs, gold, TAGS)
+        entities = ner.extract_entities(ner.decode_tags(probs, TAGS), probs, TAGS)
+        np.testing.assert_allclose(out.confidence, [e.confidence for e in entities])
+        assert out.correct.tolist() == [True, False, True]  # the LOC should be MISC
+    softer = ner.entity_outcomes(scores.probs(2.5), gold, TAGS).confidence
+    assert (softer < ner.entity_outcomes(scores.probs(), gold, TAGS).confidence).all()
+    confidence, correct = ner.entity_outcomes(scores.probs(), gold, TAGS, reduce="min")
+    assert confidence[0] == pytest.approx(scores.probs().values[:2].max(axis=1).min())
+    assert correct.dtype == bool
+
+
 def test_map_entity_types_wnut_to_conll():
-    tags = [["B-person", "I-person", "O", "B-group", "B-corporation", "B-creative-work", "I-creative-work"]]
+    tags = [
+        [
+            "B-person",
+            "I-person",
+            "O",
+            "B-group",
+            "B-corporation",
+            "B-creative-work",
+            "I-creative-work",
+        ]
+    ]
     assert ner.map_entity_types(tags, ner.WNUT17_TO_CONLL) == [
-        ["B-PER", "I-PER", "O", "B-ORG", "B-ORG", "B-MISC", "I-MISC"]]
+        ["B-PER", "I-PER", "O", "B-ORG", "B-ORG", "B-MISC", "I-MISC"]
+    ]
     assert ner.map_entity_types([["B-product", "O"]], {"product": None}) == [["O", "O"]]
     with pytest.raises(ValueError, match="mapped type"):
         ner.map_entity_types([["B-event"]], ner.WNUT17_TO_CONLL)
@@ -218,9 +304,15 @@ def test_fit_entity_temperature_minimises_entity_log_loss():
     tags = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]] * 40
     logits = rng.normal(0, 1, size=(sum(map(len, tags)), len(TAGS)))
     flat = [t for s in tags for t in s]
-    logits[np.arange(len(flat)), [TAGS.index(t) for t in flat]] += 4.0  # predicted tags = these tags
-    scores = ner.WordScores(logits, np.array([len(s) for s in tags]), np.array([len(s) for s in tags]))
-    gold = [s if i % 3 else ["O"] * len(s) for i, s in enumerate(tags)]  # a third of the sentences: all wrong
+    logits[np.arange(len(flat)), [TAGS.index(t) for t in flat]] += (
+        4.0  # predicted tags = these tags
+    )
+    scores = ner.WordScores(
+        logits, np.array([len(s) for s in tags]), np.array([len(s) for s in tags])
+    )
+    gold = [
+        s if i % 3 else ["O"] * len(s) for i, s in enumerate(tags)
+    ]  # a third of the sentences: all wrong
 
     def log_loss(t):
         entities = ner.extract_entities(tags, scores.probs(t), TAGS)
@@ -233,7 +325,9 @@ def test_fit_entity_temperature_minimises_entity_log_loss():
     for other in (t * 0.8, t * 1.25, 1.0):
         assert log_loss(t) <= log_loss(other) + 1e-9
     with pytest.raises(ValueError, match="no entity"):
-        ner.fit_entity_temperature(scores.replace(np.eye(len(TAGS))[[0] * len(flat)] * 5), gold, TAGS)
+        ner.fit_entity_temperature(
+            scores.replace(np.eye(len(TAGS))[[0] * len(flat)] * 5), gold, TAGS
+        )
 
 
 def test_cross_fit_entity_temperature_scales_each_fold_with_a_temperature_fitted_without_it():
@@ -249,12 +343,18 @@ def test_cross_fit_entity_temperature_scales_each_fold_with_a_temperature_fitted
 
     crossfit = ner.cross_fit_entity_temperature(scores, gold, TAGS, documents, n_folds=3, seed=0)
     assert crossfit.temperatures.shape == (3,) and sorted(set(crossfit.fold)) == [0, 1, 2]
-    assert all(len(set(crossfit.fold[documents == d])) == 1 for d in range(18))  # no document straddles folds
+    assert all(
+        len(set(crossfit.fold[documents == d])) == 1 for d in range(18)
+    )  # no document straddles folds
     assert crossfit.probs.kept.tolist() == lengths.tolist()
     for k, temperature in enumerate(crossfit.temperatures):
         held, fit = np.flatnonzero(crossfit.fold == k), np.flatnonzero(crossfit.fold != k)
-        assert temperature == pytest.approx(ner.fit_entity_temperature(scores.select(fit), [gold[i] for i in fit], TAGS))
-        np.testing.assert_allclose(crossfit.probs.select(held).values, scores.select(held).probs(temperature).values)
+        assert temperature == pytest.approx(
+            ner.fit_entity_temperature(scores.select(fit), [gold[i] for i in fit], TAGS)
+        )
+        np.testing.assert_allclose(
+            crossfit.probs.select(held).values, scores.select(held).probs(temperature).values
+        )
     again = ner.cross_fit_entity_temperature(scores, gold, TAGS, documents, n_folds=3, seed=0)
     np.testing.assert_array_equal(again.fold, crossfit.fold)
 
@@ -273,7 +373,9 @@ def test_word_scores_select_keeps_each_sentence_rows():
     scores = ner.WordScores(values, np.array([3, 0, 3]), np.array([4, 1, 3]))
     picked = scores.select([2, 0])
     np.testing.assert_array_equal(picked.values, np.concatenate([values[3:], values[:3]]))
-    assert picked.kept.tolist() == [3, 3] and picked.n_words.tolist() == [3, 4] and picked.n_cut == 1
+    assert (
+        picked.kept.tolist() == [3, 3] and picked.n_words.tolist() == [3, 4] and picked.n_cut == 1
+    )
     assert scores.select([1]).values.shape == (0, 2)
     with pytest.raises(IndexError, match=r"\[0, 3\)"):
         scores.select([3])

@@ -57,8 +57,23 @@ def test_plot_reliability_overlay_on_given_axes(logits_labels):
     out = plots.plot_reliability(ds, labels=["T = 1", "fitted T"], ax=ax, histogram=False)
     assert out is ax and ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
     texts = _legend_texts(ax)
-    assert any(t.startswith("T = 1 ") for t in texts) and any(t.startswith("fitted T") for t in texts)
+    assert any(t.startswith("T = 1 ") for t in texts) and any(
+        t.startswith("fitted T") for t in texts
+    )
     assert out.histogram_ax is None and len(fig.axes) == 1
+
+
+def test_plot_reliability_axis_labels_default_and_custom():
+    rng = np.random.default_rng(0)
+    conf = rng.uniform(0, 1, 200)
+    d = cal.confidence_reliability(conf, rng.uniform(0, 1, 200) < conf)
+    ax = plots.plot_reliability(d)
+    assert ax.get_xlabel() == plots.CONFIDENCE_LABEL == ax.histogram_ax.get_xlabel()
+    assert ax.get_ylabel() == "accuracy"
+    ax = plots.plot_reliability(d, xlabel="entity confidence", ylabel="fraction of entities right")
+    assert ax.get_xlabel() == "entity confidence" == ax.histogram_ax.get_xlabel()
+    assert ax.get_ylabel() == "fraction of entities right"
+    assert ax.histogram_ax.get_ylabel() == "count"
 
 
 def test_plot_reliability_handles_confidence_one_and_bad_args():
@@ -91,7 +106,9 @@ def test_reliability_at_temperature(logits_labels):
     d, nll, ece = widgets.reliability_at_temperature(z, y, 2.0)
     p = cal.apply_temperature(z, 2.0)
     assert (
-        nll == pytest.approx(cal.nll(p, y)) and ece == pytest.approx(cal.ece(p, y)) and d.n_examples == len(y)
+        nll == pytest.approx(cal.nll(p, y))
+        and ece == pytest.approx(cal.ece(p, y))
+        and d.n_examples == len(y)
     )
 
 
@@ -105,7 +122,9 @@ def test_temperature_slider_builds_and_updates(logits_labels):
     box = widgets.temperature_slider(z, y, n_bins=10, initial=1.0)
     slider, summary, out = box.children
     assert isinstance(slider, ipywidgets.FloatLogSlider) and isinstance(out, ipywidgets.Output)
-    assert slider.value == 1.0 and box.fitted_temperature == pytest.approx(cal.fit_temperature(z, y))
+    assert slider.value == 1.0 and box.fitted_temperature == pytest.approx(
+        cal.fit_temperature(z, y)
+    )
     before_png, before_text = _png(box), summary.value
     assert "T = 1.00" in before_text and "fitted T*" in before_text and before_png
     slider.value = 2.0

@@ -1,24 +1,16 @@
-"""The training loop: resume to identical weights, the extra-loss hook, batching, prediction order."""
+"""The training loop: resume to identical weights, the extra-loss hook, batching, max_steps."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_bert
 from datasets import Dataset
-from transformers import BertConfig, BertForSequenceClassification
 
 from llmu.config import seed_everything
-from llmu.train import TrainConfig, collate, epoch_batches, predict_logits, train
-
-
-
-def tiny_model(seed: int = 0) -> BertForSequenceClassification:
-    seed_everything(seed)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, num_labels=2)
-    return BertForSequenceClassification(config)
-
+from llmu.predict import predict_logits
+from llmu.train import TrainConfig, epoch_batches, train
 
 CONFIG = dict(epochs=1.5, batch_size=8, learning_rate=1e-3, seed=3, progress=False)
 
@@ -28,7 +20,7 @@ class Interrupt(Exception):
 
 
 def test_resume_mid_epoch_gives_identical_weights(tmp_path, dataset, tokenizer):
-    reference = tiny_model()
+    reference = tiny_bert()
     seed_everything(0)
     done = train(reference, dataset, tokenizer, TrainConfig(**CONFIG))
     assert done.steps == 8  # 1.5 epochs of 5 batches
@@ -40,12 +32,12 @@ def test_resume_mid_epoch_gives_identical_weights(tmp_path, dataset, tokenizer):
 
     checkpoint = str(tmp_path / "ckpt")
     config = TrainConfig(**CONFIG, checkpoint_dir=checkpoint, checkpoint_every=2, eval_every=1)
-    interrupted_model = tiny_model()
+    interrupted_model = tiny_bert()
     seed_everything(0)
     with pytest.raises(Interrupt):
         train(interrupted_model, dataset, tokenizer, config, callbacks=[kill_at_step_3])
     seed_everything(123)  # the RNG state must come from the checkpoint, not from here
-    resumed_model = tiny_model(seed=99)  # and the weights too
+    resumed_model = tiny_bert(seed=99)  # and the weights too
     resumed = train(resumed_model, dataset, tokenizer, config)
     assert resumed.steps == done.steps
     assert resumed.losses == done.losses
@@ -56,10 +48,17 @@ def test_resume_mid_epoch_gives_identical_weights(tmp_path, dataset, tokenizer):
 
 def test_resume_refuses_a_different_config(tmp_path, dataset, tokenizer):
     checkpoint = str(tmp_path / "ckpt")
-    train(tiny_model(), dataset, tokenizer, TrainConfig(**{**CONFIG, "epochs": 0.4}, checkpoint_dir=checkpoint))
-    changed = TrainConfig(**{**CONFIG, "epochs": 0.4, "learning_rate": 1e-2}, checkpoint_dir=checkpoint)
+    train(
+        tiny_bert(),
+        dataset,
+        tokenizer,
+        TrainConfig(**{**CONFIG, "epochs": 0.4}, checkpoint_dir=checkpoint),
+    )
+    changed = TrainConfig(
+        **{**CONFIG, "epochs": 0.4, "learning_rate": 1e-2}, checkpoint_dir=checkpoint
+    )
     with pytest.raises(ValueError, match="learning_rate"):
-        train(tiny_model(), dataset, tokenizer, changed)
+        train(tiny_bert(), dataset, tokenizer, changed)
 
 
 def test_extra_loss_hook_alone_trains_the_model(dataset, tokenizer):
@@ -69,7 +68,7 @@ def test_extra_loss_hook_alone_trains_the_model(dataset, tokenizer):
         calls.append(batch["input_ids"].shape[0])
         return -outputs.logits[:, 1].mean()
 
-    model = tiny_model()
+    model = tiny_bert()
     config = TrainConfig(**{**CONFIG, "epochs": 3.0}, task_loss_weight=0.0)
     before = predict_logits(model, dataset, tokenizer)[:, 1].mean()
     train(model, dataset, tokenizer, config, extra_loss=push_logits_up)
@@ -78,19 +77,21 @@ def test_extra_loss_hook_alone_trains_the_model(dataset, tokenizer):
     assert after > before + 0.1
 
 
+def test_max_steps_trains_exactly_that_many_steps_across_epochs(dataset, tokenizer):
+    config = TrainConfig(batch_size=8, learning_rate=1e-3, max_steps=12, progress=False)
+    result = train(tiny_bert(), dataset, tokenizer, config)  # 5 batches an epoch
+    assert result.steps == 12 and len(result.losses) == 12
+    assert result.examples == 12 * 8
+
+
 def test_gradient_accumulation_counts_optimizer_steps(dataset, tokenizer):
-    result = train(tiny_model(), dataset, tokenizer, TrainConfig(**{**CONFIG, "epochs": 1.0}, grad_accum_steps=5))
+    result = train(
+        tiny_bert(),
+        dataset,
+        tokenizer,
+        TrainConfig(**{**CONFIG, "epochs": 1.0}, grad_accum_steps=5),
+    )
     assert result.steps == 1 and result.examples == len(dataset)
-
-
-def test_predict_logits_keeps_dataset_order(dataset, tokenizer):
-    model = tiny_model().eval()
-    batched = predict_logits(model, dataset, tokenizer, batch_size=7)
-    with torch.no_grad():
-        one_by_one = np.stack([
-            model(input_ids=torch.tensor([ids])).logits[0].numpy() for ids in dataset["input_ids"]
-        ])
-    np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
 
 
 def test_epoch_batches_are_a_deterministic_partition():
@@ -102,17 +103,6 @@ def test_epoch_batches_are_a_deterministic_partition():
     spread = np.mean([np.ptp([lengths[i] for i in b]) for b in first])
     shuffled = epoch_batches(lengths, 10, seed=1, epoch=0, group_by_length=False)
     assert spread < np.mean([np.ptp([lengths[i] for i in b]) for b in shuffled])
-
-
-def test_collate_pads_dynamically_and_masks_token_labels(tokenizer):
-    features = [
-        {"input_ids": [101, 7592, 102], "attention_mask": [1, 1, 1], "labels": [-100, 3, -100]},
-        {"input_ids": [101, 102], "attention_mask": [1, 1], "labels": [-100, -100]},
-    ]
-    batch = collate(features, tokenizer)
-    assert batch["input_ids"].shape == (2, 3)
-    assert batch["labels"].tolist() == [[-100, 3, -100], [-100, -100, -100]]
-    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
 
 
 @pytest.mark.parametrize(
@@ -132,6 +122,16 @@ def test_train_config_rejects_bad_values(changes, message):
 
 def test_train_rejects_untokenized_or_empty_data(tokenizer):
     with pytest.raises(ValueError, match="not tokenized"):
-        train(tiny_model(), Dataset.from_dict({"text": ["a"], "labels": [0]}), tokenizer, TrainConfig())
+        train(
+            tiny_bert(),
+            Dataset.from_dict({"text": ["a"], "labels": [0]}),
+            tokenizer,
+            TrainConfig(),
+        )
     with pytest.raises(ValueError, match="empty"):
-        train(tiny_model(), Dataset.from_dict({"input_ids": [], "labels": []}), tokenizer, TrainConfig())
+        train(
+            tiny_bert(),
+            Dataset.from_dict({"input_ids": [], "labels": []}),
+            tokenizer,
+            TrainConfig(),
+        )

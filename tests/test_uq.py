@@ -1,4 +1,5 @@
-"""Tests of llmu.uq: MC dropout, ensembles, the entropy decomposition, OOS detection metrics, split conformal prediction and selective prediction."""
+"""Tests of llmu.uq: MC dropout, ensembles, the entropy decomposition, OOS detection metrics,
+split conformal prediction and selective prediction."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 from llmu import calibration as cal
-from llmu import uq
+from llmu import predict, uq
 
 # -------------------------------------------------------------------- conformal: by hand
 
@@ -20,7 +21,9 @@ def test_scores_by_hand():
     # APS: mass of the classes ranked at or above the label, the label's own mass included
     np.testing.assert_allclose(uq.conformal_scores(p, [1, 2], "aps"), [0.9, 1.0])
     np.testing.assert_allclose(uq.conformal_scores(p, [0, 0], "aps"), [0.7, 0.4])
-    np.testing.assert_allclose(uq.conformal_scores(p, [0, 1], "aps"), [0.7, 0.8])  # tie: class 0 first
+    np.testing.assert_allclose(
+        uq.conformal_scores(p, [0, 1], "aps"), [0.7, 0.8]
+    )  # tie: class 0 first
 
 
 def test_quantile_finite_sample_correction():
@@ -68,7 +71,8 @@ def test_label_in_set_iff_score_below_threshold(method):
 
 
 def _synthetic(rng: np.random.Generator, n: int, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """Exchangeable data from a miscalibrated model: labels drawn from softmax(2 z), model says softmax(z)."""
+    """Exchangeable data from a miscalibrated model: labels drawn from softmax(2 z), model says
+    softmax(z)."""
     z = rng.normal(size=(n, k))
     y = (cal.softmax(2 * z).cumsum(axis=1) < rng.uniform(size=(n, 1))).sum(axis=1)
     return cal.softmax(z), np.minimum(y, k - 1)
@@ -85,7 +89,8 @@ def test_split_conformal_coverage_guarantee(method):
         covs.append(res.coverage(y[n_cal:]))
         sizes.append(res.mean_set_size)
     mean, se = float(np.mean(covs)), float(np.std(covs) / math.sqrt(reps))
-    # theory (continuous scores): E[coverage] = ceil((n+1)(1-alpha)) / (n+1), in [1-alpha, 1-alpha+1/(n+1)]
+    # theory (continuous scores): E[coverage] = ceil((n+1)(1-alpha)) / (n+1),
+    # in [1-alpha, 1-alpha+1/(n+1)]
     k = math.ceil((n_cal + 1) * (1 - alpha))
     assert mean == pytest.approx(k / (n_cal + 1), abs=4 * se)
     assert 1 - alpha - 4 * se <= mean <= 1 - alpha + 1 / (n_cal + 1) + 4 * se
@@ -95,12 +100,29 @@ def test_split_conformal_coverage_guarantee(method):
 def test_conformal_result_fields_and_torch_inputs():
     rng = np.random.default_rng(1)
     p, y = _synthetic(rng, 300)
-    res = uq.split_conformal(torch.tensor(p[:200]), torch.tensor(y[:200]), p[200:], alpha=0.2, method="aps")
+    res = uq.split_conformal(
+        torch.tensor(p[:200]), torch.tensor(y[:200]), p[200:], alpha=0.2, method="aps"
+    )
     assert res.sets.shape == (100, 5) and res.sets.dtype == bool
     assert res.alpha == 0.2 and res.method == "aps" and res.n_calibration == 200
     assert res.qhat == uq.conformal_quantile(uq.conformal_scores(p[:200], y[:200], "aps"), 0.2)
     assert res.mean_set_size == uq.mean_set_size(res.sets) and 0 <= res.empty_fraction <= 1
     assert res.coverage(y[200:]) == uq.coverage(res.sets, y[200:])
+
+
+def test_predict_sets_applies_the_fitted_threshold_to_new_probabilities():
+    rng = np.random.default_rng(2)
+    p, y = _synthetic(rng, 400)
+    for method in ("lac", "aps"):
+        res = uq.split_conformal(p[:200], y[:200], p[200:300], alpha=0.1, method=method)
+        np.testing.assert_array_equal(res.predict_sets(p[200:300]), res.sets)
+        new = res.predict_sets(torch.tensor(p[300:]))
+        np.testing.assert_array_equal(new, uq.prediction_sets(p[300:], res.qhat, method))
+    lac = uq.split_conformal(p[:200], y[:200], p[200:300], alpha=0.1, method="lac")
+    aps = uq.split_conformal(p[:200], y[:200], p[200:300], alpha=0.1, method="aps")
+    assert not np.array_equal(lac.predict_sets(p[300:]), aps.predict_sets(p[300:]))
+    with pytest.raises(ValueError, match="3 classes but the calibration had 5"):
+        lac.predict_sets(np.full((2, 3), 1 / 3))
 
 
 # -------------------------------------------------------------------- selective prediction
@@ -113,7 +135,9 @@ def test_risk_coverage_by_hand():
     np.testing.assert_allclose(rc.coverage, [0.25, 0.5, 0.75, 1.0])
     np.testing.assert_allclose(rc.risk, [0, 1 / 2, 1 / 3, 1 / 4])
     np.testing.assert_allclose(rc.threshold, [0.9, 0.8, 0.7, 0.6])
-    assert uq.aurc([0.6, 0.9, 0.7, 0.8], [1, 1, 1, 0]) == pytest.approx((0 + 1 / 2 + 1 / 3 + 1 / 4) / 4)
+    assert uq.aurc([0.6, 0.9, 0.7, 0.8], [1, 1, 1, 0]) == pytest.approx(
+        (0 + 1 / 2 + 1 / 3 + 1 / 4) / 4
+    )
 
 
 def test_aurc_of_a_perfect_ranking():
@@ -177,11 +201,13 @@ def test_bad_inputs_raise_value_error(call, match):
 
 def test_dropout_active_samples_and_restores_modes():
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 2)).eval()
+    model = torch.nn.Sequential(
+        torch.nn.Linear(8, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 2)
+    ).eval()
     x = torch.ones(4, 8)
     with torch.inference_mode():
         deterministic = model(x)
-        with uq.dropout_active(model):
+        with predict.dropout_active(model):
             assert all(m.training for m in model.modules())
             first, second = model(x), model(x)
         assert not torch.equal(first, second)
@@ -193,11 +219,11 @@ def test_dropout_active_restores_mixed_modes_after_an_error():
     model = torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Dropout(0.1))
     model[0].eval()
     with pytest.raises(RuntimeError, match="boom"):
-        with uq.dropout_active(model):
+        with predict.dropout_active(model):
             raise RuntimeError("boom")
     assert [model.training, model[0].training, model[1].training] == [True, False, True]
     with pytest.raises(TypeError, match="torch.nn.Module"):
-        with uq.dropout_active("not a model"):
+        with predict.dropout_active("not a model"):
             pass
 
 
@@ -217,40 +243,62 @@ def queries():
 
     rng = np.random.default_rng(0)
     words = "play some music book a table what is the weather set an alarm for six".split()
-    return Dataset.from_dict({"text": [" ".join(rng.choice(words, size=rng.integers(1, 9))) for _ in range(23)]})
+    return Dataset.from_dict(
+        {"text": [" ".join(rng.choice(words, size=rng.integers(1, 9))) for _ in range(23)]}
+    )
 
 
-def tiny_classifier(tokenizer, hidden_dropout: float = 0.1, attention_dropout: float = 0.1, seed: int = 0,
-                    labels=("a", "b", "c")):
+def tiny_classifier(
+    tokenizer,
+    hidden_dropout: float = 0.1,
+    attention_dropout: float = 0.1,
+    seed: int = 0,
+    labels=("a", "b", "c"),
+):
     from transformers import BertConfig, BertForSequenceClassification
 
-    from llmu.train import Classifier, TrainResult
+    from llmu.predict import Classifier
+    from llmu.train import TrainResult
 
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, num_labels=len(labels), hidden_dropout_prob=hidden_dropout,
-                        attention_probs_dropout_prob=attention_dropout)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=len(labels),
+        hidden_dropout_prob=hidden_dropout,
+        attention_probs_dropout_prob=attention_dropout,
+    )
     model = BertForSequenceClassification(config).eval()
-    return Classifier(model, tokenizer, list(labels), max_length=16, eval_batch_size=8,
-                      result=TrainResult(steps=0, losses=[], seconds=0.0, examples=0))
+    return Classifier(
+        model,
+        tokenizer,
+        list(labels),
+        max_length=16,
+        eval_batch_size=8,
+        result=TrainResult(steps=0, losses=[], seconds=0.0, examples=0),
+    )
 
 
 def test_mc_dropout_shape_reproducibility_and_modes(tokenizer, queries):
     clf = tiny_classifier(tokenizer)
     state = torch.get_rng_state()
-    probs = uq.mc_dropout_probs(clf, queries, n_samples=5, seed=3)
+    probs = predict.mc_dropout_probs(clf, queries, n_samples=5, seed=3)
     assert probs.shape == (5, len(queries), 3)
     np.testing.assert_allclose(probs.sum(axis=-1), 1, atol=1e-9)
     assert not np.allclose(probs[0], probs[1])  # the passes differ
-    np.testing.assert_array_equal(probs, uq.mc_dropout_probs(clf, queries, n_samples=5, seed=3))
-    assert not np.allclose(probs, uq.mc_dropout_probs(clf, queries, n_samples=5, seed=4))
+    again = predict.mc_dropout_probs(clf, queries, n_samples=5, seed=3)
+    np.testing.assert_array_equal(probs, again)
+    assert not np.allclose(probs, predict.mc_dropout_probs(clf, queries, n_samples=5, seed=4))
     assert torch.equal(torch.get_rng_state(), state)  # the global random state is untouched
     assert not any(m.training for m in clf.model.modules())  # eval mode restored
 
 
 def test_mc_dropout_switches_attention_dropout(tokenizer, queries):
     only_attention = tiny_classifier(tokenizer, hidden_dropout=0.0, attention_dropout=0.5)
-    probs = uq.mc_dropout_probs(only_attention, queries, n_samples=3)
+    probs = predict.mc_dropout_probs(only_attention, queries, n_samples=3)
     assert not np.allclose(probs[0], probs[1])
 
 
@@ -259,7 +307,7 @@ def test_mc_dropout_without_dropout_equals_the_deterministic_prediction(tokenize
     this checks that repeating a batch K times keeps examples and passes apart and in order."""
     clf = tiny_classifier(tokenizer, hidden_dropout=0.0, attention_dropout=0.0)
     deterministic = cal.softmax(clf.logits(queries))
-    probs = uq.mc_dropout_probs(clf, queries, n_samples=4)
+    probs = predict.mc_dropout_probs(clf, queries, n_samples=4)
     for k in range(4):
         np.testing.assert_allclose(probs[k], deterministic, atol=1e-5)
 
@@ -269,20 +317,21 @@ def test_mc_samples_needs_dropout_on(tokenizer, queries):
     with pytest.raises(ValueError, match="dropout_active"):
         clf.logits(queries, mc_samples=3)
     with pytest.raises(ValueError, match="n_samples"):
-        uq.mc_dropout_probs(clf, queries, n_samples=1)
+        predict.mc_dropout_probs(clf, queries, n_samples=1)
     with pytest.raises(TypeError, match="Classifier"):
-        uq.mc_dropout_probs(clf.model, queries, n_samples=3)
+        predict.mc_dropout_probs(clf.model, queries, n_samples=3)
 
 
 def test_ensemble_probs(tokenizer, queries):
     members = [tiny_classifier(tokenizer, seed=s) for s in range(3)]
-    probs = uq.ensemble_probs(members, queries)
+    probs = predict.ensemble_probs(members, queries)
     assert probs.shape == (3, len(queries), 3)
     np.testing.assert_allclose(probs[1], cal.softmax(members[1].logits(queries)))
     with pytest.raises(ValueError, match="at least 2"):
-        uq.ensemble_probs(members[:1], queries)
+        predict.ensemble_probs(members[:1], queries)
+    other = tiny_classifier(tokenizer, labels=("x", "y", "z"))
     with pytest.raises(ValueError, match="label names"):
-        uq.ensemble_probs([members[0], tiny_classifier(tokenizer, labels=("x", "y", "z"))], queries)
+        predict.ensemble_probs([members[0], other], queries)
 
 
 # -------------------------------------------------------------------- entropy decomposition
@@ -291,11 +340,32 @@ def test_ensemble_probs(tokenizer, queries):
 def test_entropy_decomposition_by_hand():
     # two confident members that disagree: no aleatoric, all epistemic (log 2)
     d = uq.entropy_decomposition([[[1.0, 0.0]], [[0.0, 1.0]]])
-    np.testing.assert_allclose([d.total[0], d.aleatoric[0], d.epistemic[0]], [math.log(2), 0, math.log(2)])
+    np.testing.assert_allclose(
+        [d.total[0], d.aleatoric[0], d.epistemic[0]], [math.log(2), 0, math.log(2)]
+    )
     # two members that agree on (0.5, 0.5): all aleatoric, no epistemic
     d = uq.entropy_decomposition(np.full((2, 1, 2), 0.5))
-    np.testing.assert_allclose([d.total[0], d.aleatoric[0], d.epistemic[0]], [math.log(2), math.log(2), 0])
+    np.testing.assert_allclose(
+        [d.total[0], d.aleatoric[0], d.epistemic[0]], [math.log(2), math.log(2), 0]
+    )
     np.testing.assert_allclose(d.mean_probs, [[0.5, 0.5]])
+
+
+def test_entropy_decomposition_of_posterior_draws_matches_scipy():
+    """Lesson 01's toy: (S, N, C) draws of a Bernoulli parameter per cell, as class pairs."""
+    from scipy.stats import entropy as scipy_entropy
+
+    rng = np.random.default_rng(0)
+    theta = rng.beta([0.5, 20.0, 3.0], [0.5, 20.0, 1.0], size=(2000, 3))
+    samples = np.stack([1 - theta, theta], axis=-1)
+    d = uq.entropy_decomposition(samples)
+    total = scipy_entropy(samples.mean(axis=0), axis=-1)
+    aleatoric = scipy_entropy(samples, axis=-1).mean(axis=0)
+    np.testing.assert_allclose(d.total, total)
+    np.testing.assert_allclose(d.aleatoric, aleatoric)
+    np.testing.assert_allclose(d.epistemic, total - aleatoric, atol=1e-12)
+    # a cell with few observations (wide posterior) has more epistemic uncertainty
+    assert d.epistemic[0] > d.epistemic[2] > d.epistemic[1]
 
 
 def test_entropy_matches_scipy():
@@ -309,7 +379,9 @@ def test_entropy_matches_scipy():
 def test_mutual_information_is_non_negative_on_random_samples(concentration):
     rng = np.random.default_rng(1)
     samples = rng.dirichlet(np.full(10, concentration), size=(8, 300))
-    samples[:, :5] = samples[0, :5]  # some examples where every sample agrees: MI = 0 up to rounding
+    samples[:, :5] = samples[
+        0, :5
+    ]  # some examples where every sample agrees: MI = 0 up to rounding
     d = uq.entropy_decomposition(torch.tensor(samples))
     assert (d.mutual_information >= 0).all()
     np.testing.assert_allclose(d.total, d.aleatoric + d.epistemic, atol=uq.MI_TOL)
@@ -318,7 +390,7 @@ def test_mutual_information_is_non_negative_on_random_samples(concentration):
     np.testing.assert_allclose(d.epistemic[:5], 0, atol=uq.MI_TOL)
 
 
-# -------------------------------------------------------------------- OOS detection: against scikit-learn
+# -------------------------------------------------------------- OOS detection: against scikit-learn
 
 
 def _ood_scores(seed: int, ties: bool):
@@ -335,7 +407,9 @@ def test_ood_metrics_match_sklearn(seed, ties):
     from sklearn import metrics
 
     score_in, score_out = _ood_scores(seed, ties)
-    y = np.r_[np.zeros(len(score_in)), np.ones(len(score_out))]  # out-of-scope is the positive class
+    y = np.r_[
+        np.zeros(len(score_in)), np.ones(len(score_out))
+    ]  # out-of-scope is the positive class
     s = np.r_[score_in, score_out]
     fpr, tpr, thresholds = metrics.roc_curve(y, s, drop_intermediate=False)
     roc = uq.roc_curve(score_in, score_out)
@@ -343,7 +417,9 @@ def test_ood_metrics_match_sklearn(seed, ties):
     np.testing.assert_allclose(roc.tpr, tpr)
     np.testing.assert_allclose(roc.thresholds[1:], thresholds[1:])
     assert uq.auroc(score_in, score_out) == pytest.approx(metrics.roc_auc_score(y, s), abs=1e-12)
-    assert uq.aupr(score_in, score_out) == pytest.approx(metrics.average_precision_score(y, s), abs=1e-12)
+    assert uq.aupr(score_in, score_out) == pytest.approx(
+        metrics.average_precision_score(y, s), abs=1e-12
+    )
     for level in (0.5, 0.9, 0.95):
         assert uq.fpr_at_tpr(score_in, score_out, level) == fpr[np.searchsorted(tpr, level)]
 
@@ -351,14 +427,20 @@ def test_ood_metrics_match_sklearn(seed, ties):
 def test_ood_metrics_by_hand():
     assert uq.auroc([0, 1], [2, 3]) == 1.0 and uq.auroc([2, 3], [0, 1]) == 0.0
     assert uq.auroc([1, 1], [1, 1]) == 0.5  # all tied: chance
-    assert uq.fpr_at_tpr([0.1, 0.2, 0.9, 0.3], [0.5, 0.95], tpr=0.95) == 0.25  # threshold 0.5 flags both OOS and 0.9
-    assert uq.fpr_at_tpr([0.1, 0.2, 0.9, 0.3], [0.5, 0.95, 0.05], tpr=0.95) == 1.0  # must go down to 0.05
+    assert (
+        uq.fpr_at_tpr([0.1, 0.2, 0.9, 0.3], [0.5, 0.95], tpr=0.95) == 0.25
+    )  # threshold 0.5 flags both OOS and 0.9
+    assert (
+        uq.fpr_at_tpr([0.1, 0.2, 0.9, 0.3], [0.5, 0.95, 0.05], tpr=0.95) == 1.0
+    )  # must go down to 0.05
     assert uq.aupr([0.1, 0.2], [0.9]) == 1.0
 
 
 def test_threshold_protocol_by_hand():
     probs_in = np.array([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7], [0.55, 0.45]])
-    labels_in = np.array([0, 1, 1, 0])  # correct, wrong, correct, correct: accuracy 0.75 without threshold
+    labels_in = np.array(
+        [0, 1, 1, 0]
+    )  # correct, wrong, correct, correct: accuracy 0.75 without threshold
     probs_out = np.array([[0.5, 0.5], [0.8, 0.2]])
     m = uq.threshold_metrics(probs_in, labels_in, probs_out, threshold=0.65)
     assert m == {"in_scope_accuracy": 0.5, "in_scope_kept": 0.5, "oos_recall": 0.5}
@@ -379,7 +461,7 @@ def test_threshold_protocol_by_hand():
         (lambda: uq.fpr_at_tpr([0.1], [0.2], tpr=0.0), "tpr"),
         (lambda: uq.oos_threshold(P, Y, relative_accuracy=1.5), "relative_accuracy"),
         (lambda: uq.threshold_metrics(P, Y[:2], P, 0.5), "labels"),
-        (lambda: uq.dropout_active(torch.nn.Linear(2, 2), seed=-1).__enter__(), "seed"),
+        (lambda: predict.dropout_active(torch.nn.Linear(2, 2), seed=-1).__enter__(), "seed"),
     ],
 )
 def test_uq_bad_inputs(call, match):

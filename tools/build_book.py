@@ -1,7 +1,7 @@
-"""Execute the lessons, stage the book source and build it: what ``make book`` runs.
+"""Execute the lessons, stage the book source, build it, and generate the pages made from runs.
 
-Three sub-commands, each a step of ``make book`` (``tests/test_book.py`` calls the same
-functions):
+The sub-commands are the steps of ``make book`` (``tests/test_book.py`` calls the same
+functions), plus the ledger that ``python -m llmu ledger`` prints:
 
 ``execute LESSON``
     Run ``lessons/LESSON.ipynb`` once with papermill (quick profile) through
@@ -14,16 +14,27 @@ functions):
     ``book/`` as they are, ``lessons/`` replaced by the *executed* notebooks, and
     ``_vendor/`` holding the JavaScript that the pages load (MathJax 3, require.js,
     the Jupyter widgets HTML manager), copied from ``node_modules/`` (``npm ci``).
-    It also generates the pages made from this build's runs (:data:`GENERATED_PAGES`):
-    the results ledger and the execution status (:mod:`llmu.ledger`), the misconceptions
-    page (every lesson's "Common misconceptions" box, with a link to the lesson) and the
-    workshop agenda (``book/workshop/plan.yml`` timed with the measured run times).
+    It also writes the pages made from this build's runs (:data:`GENERATED_PAGES`).
     Files are copied only when they changed, and files that no longer belong are removed.
 
 ``build``
     ``stage``, then ``jupyter-book build --all -W -n --keep-going`` on the staged tree,
     with the HTML in ``_build/html/``. Notebook execution is off in ``_config.yml``:
     the book renders the notebooks executed by ``execute``, nothing runs twice.
+
+``ledger [--status]``
+    Print the results ledger (or the execution status) of the lessons executed so far,
+    as Markdown.
+
+The generated pages are rendered here and nowhere else (the library ``llmu`` knows
+nothing of the book):
+
+- ``book/ledger.md``, the results ledger: per lesson, the numbers of ``book/ledger.yml``
+  read from this build's ``metrics.json``, beside the published numbers it lists;
+- ``book/status.md``, the execution status: what ran where, for how long, with which
+  library versions;
+- ``book/misconceptions.md``: every lesson's "Common misconceptions" box, linking the lesson;
+- ``book/workshop/agenda.md``: ``book/workshop/plan.yml`` timed with the measured run times.
 """
 
 from __future__ import annotations
@@ -37,14 +48,21 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-LESSONS_DIR = ROOT / "lessons"
-BUILD_DIR = ROOT / "_build"
-EXECUTED_DIR = BUILD_DIR / "executed"
+from llmu.lesson import LESSON_GLOB, RESERVED_KEYS, course_paths
+
+PATHS = course_paths(Path(__file__).resolve().parents[1])
+ROOT = PATHS.root
+LESSONS_DIR = PATHS.lessons
+BUILD_DIR = PATHS.build
+EXECUTED_DIR = PATHS.executed
+ARTIFACTS_DIR = PATHS.artifacts
 SITE_DIR = BUILD_DIR / "site"
 HTML_DIR = BUILD_DIR / "html"
+GENERATED_DIR = BUILD_DIR / "generated"
 NODE_MODULES = ROOT / "node_modules"
 # The staged folder Sphinx serves as ``_static/`` (``html_static_path`` in _config.yml).
 # It is not called ``_static``: Jupyter Book would add every .js file found under a root
@@ -60,13 +78,15 @@ ASSETS: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("requirejs", "requirejs", ("require.js",)),
     # embed-amd.js bundles @jupyter-widgets/base, controls and output; the font files
     # beside it are the icons it loads relative to its own URL (webpack public path).
-    ("@jupyter-widgets/html-manager/dist", "jupyter-widgets", ("embed-amd.js", "*.woff2", "*.woff", "*.ttf", "*.eot", "*.svg")),
+    ("@jupyter-widgets/html-manager/dist", "jupyter-widgets",
+     ("embed-amd.js", "*.woff2", "*.woff", "*.ttf", "*.eot", "*.svg")),
 )
-LESSON_GLOB = "[0-9][0-9]_*.ipynb"
-ARTIFACTS_DIR = ROOT / "artifacts"
-GENERATED_DIR = BUILD_DIR / "generated"
-# Pages written by the build, as paths in the staged site (listed in _toc.yml, absent from book/).
-GENERATED_PAGES = ("book/ledger.md", "book/status.md", "book/misconceptions.md", "book/workshop/agenda.md")
+# Pages written by the build, as paths in the staged site (listed in _toc.yml, absent from
+# book/).
+GENERATED_PAGES = (
+    "book/ledger.md", "book/status.md", "book/misconceptions.md", "book/workshop/agenda.md",
+)
+LEDGER_FILE = ROOT / "book" / "ledger.yml"
 WORKSHOP_PLAN = ROOT / "book" / "workshop" / "plan.yml"
 MISCONCEPTIONS_OPENING = "```{admonition} Common misconceptions"
 
@@ -76,8 +96,16 @@ class BuildError(RuntimeError):
 
 
 def lesson_files() -> list[Path]:
-    """The lesson notebooks, in order (the same rule as :func:`llmu.lesson.lesson_names`)."""
+    """The lesson notebooks, in order (:data:`llmu.lesson.LESSON_GLOB`)."""
     return sorted(LESSONS_DIR.glob(LESSON_GLOB))
+
+
+def _rel(path: Path) -> str:
+    """``path`` relative to the checkout, for messages."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 # ---------------------------------------------------------------------------- execute
@@ -113,8 +141,9 @@ def execute(name: str, profile: str = "quick", seed: int = 0) -> dict[str, objec
 
     check_kernel()
     started = time.perf_counter()
-    metrics = execute_lesson(name, profile=profile, seed=seed)
-    print(f"    {name}: executed in {time.perf_counter() - started:.1f} s ({profile} profile, seed {seed})")
+    metrics = execute_lesson(name, profile=profile, seed=seed, root=ROOT)
+    elapsed = time.perf_counter() - started
+    print(f"    {name}: executed in {elapsed:.1f} s ({profile} profile, seed {seed})")
     return metrics
 
 
@@ -135,16 +164,17 @@ def _asset_files() -> dict[str, Path]:
         base = NODE_MODULES / source
         if not base.is_dir():
             raise BuildError(
-                f"{base.relative_to(ROOT)} is missing: run `npm ci` in {ROOT} "
+                f"{_rel(base)} is missing: run `npm ci` in {ROOT} "
                 "(make book does it) to install the book's JavaScript"
             )
         if patterns is None:
             found = [p for p in base.rglob("*") if p.is_file()]
         else:
             found = sorted({p for pattern in patterns for p in base.glob(pattern) if p.is_file()})
-            missing = [pattern for pattern in patterns if "*" not in pattern and not (base / pattern).is_file()]
+            missing = [pattern for pattern in patterns
+                       if "*" not in pattern and not (base / pattern).is_file()]
             if missing:
-                raise BuildError(f"{base.relative_to(ROOT)} lacks {missing}: run `npm ci` again")
+                raise BuildError(f"{_rel(base)} lacks {missing}: run `npm ci` again")
         for path in found:
             files[f"{VENDOR}/{destination}/{path.relative_to(base).as_posix()}"] = path
     return files
@@ -153,20 +183,235 @@ def _asset_files() -> dict[str, Path]:
 # ------------------------------------------------------------------ generated pages
 
 
+@dataclass(frozen=True)
+class LessonRecord:
+    """What a build knows of one lesson: its title, its metrics, whether its execution passed."""
+
+    name: str
+    title: str
+    metrics: Mapping[str, object]
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published number: what was reported, in which setting, by which work (BibTeX key)."""
+
+    value: str
+    setting: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of the ledger: a key of the lesson's ``metrics.json`` and what it means."""
+
+    key: str
+    label: str
+    published: Published | None = None
+
+
+def _read_yaml(path: Path, what: str) -> object:
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise BuildError(f"{_rel(path)} is missing: {what} is made from it") from error
+
+
+def load_ledger(path: Path = LEDGER_FILE) -> dict[str, tuple[Entry, ...]]:
+    """``book/ledger.yml``: lesson -> the entries its ledger section shows, in order."""
+    data = _read_yaml(path, "the results ledger") or {}
+    if not isinstance(data, dict):
+        raise BuildError(f"{_rel(path)}: expected a mapping of lesson names to lists of entries")
+    ledger: dict[str, tuple[Entry, ...]] = {}
+    for lesson, items in data.items():
+        entries = []
+        for item in items or []:
+            where = f"{_rel(path)} [{lesson}] {item!r}"
+            if not isinstance(item, dict) or not {"key", "label"} <= set(item):
+                raise BuildError(f"{where}: every entry needs a key and a label")
+            unknown = set(item) - {"key", "label", "published"}
+            if unknown:
+                raise BuildError(f"{where}: unknown field(s) {sorted(unknown)}")
+            published = item.get("published")
+            if published is not None:
+                if not isinstance(published, dict) or set(published) != {
+                        "value", "setting", "source"}:
+                    raise BuildError(f"{where}: published needs exactly value, setting, source")
+                published = Published(**{k: str(v) for k, v in published.items()})
+            entries.append(Entry(str(item["key"]), str(item["label"]), published))
+        ledger[str(lesson)] = tuple(entries)
+    return ledger
+
+
+def format_value(value: object) -> str:
+    """The ledger's rendering of a number (or a list of numbers): integers whole with thousands
+    separators; floats to 3 decimals below 10, to 1 decimal below 1000, whole above."""
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"the ledger shows numbers, got {value!r}")
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return ", ".join(format_value(v) for v in value)
+    raise TypeError(f"the ledger shows numbers or lists of numbers, got {value!r}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _markdown_cells(notebook_path: Path) -> list[str]:
     notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
-    return ["".join(c.get("source", [])) for c in notebook.get("cells", []) if c.get("cell_type") == "markdown"]
+    return ["".join(c.get("source", [])) for c in notebook.get("cells", [])
+            if c.get("cell_type") == "markdown"]
+
+
+def notebook_title(path: Path) -> str:
+    """The lesson's ``# title``, the first level-1 heading of its markdown cells."""
+    for cell in _markdown_cells(path):
+        for line in cell.splitlines():
+            if line.startswith("# "):
+                return line[2:].strip()
+    raise BuildError(f"{path}: the lesson has no '# title' line in a markdown cell")
+
+
+def load_records(names: Sequence[str], executed_dir: Path = EXECUTED_DIR,
+                 artifacts_dir: Path = ARTIFACTS_DIR) -> list[LessonRecord]:
+    """Every lesson's record in this build, from ``executed_dir/NAME.ipynb`` and
+    ``artifacts_dir/NAME/metrics.json``.
+
+    A lesson passed when papermill finished it without an exception and it wrote its metrics.
+    """
+    records = []
+    for name in names:
+        executed = executed_dir / f"{name}.ipynb"
+        metrics_path = artifacts_dir / name / "metrics.json"
+        if not executed.is_file():
+            raise BuildError(f"{executed} is missing: execute the lesson first (make book)")
+        notebook = json.loads(executed.read_text(encoding="utf-8"))
+        run = notebook.get("metadata", {}).get("papermill", {})
+        metrics = (json.loads(metrics_path.read_text(encoding="utf-8"))
+                   if metrics_path.is_file() else {})
+        passed = (bool(run.get("end_time")) and not run.get("exception")
+                  and metrics.get("lesson") == name)
+        records.append(LessonRecord(name, notebook_title(executed), metrics, passed))
+    return records
+
+
+def ledger_entries(record: LessonRecord, ledger: Mapping[str, Sequence[Entry]]) -> list[Entry]:
+    """The rows of a lesson's ledger section: those of ``book/ledger.yml``, else every scalar
+    number of its ``metrics.json`` (the run's own fields, settings included, left out)."""
+    if record.name in ledger:
+        missing = [e.key for e in ledger[record.name] if e.key not in record.metrics]
+        if missing:
+            raise BuildError(f"{record.name}/metrics.json lacks {missing}, which the ledger "
+                             f"shows ({_rel(LEDGER_FILE)}): record them or edit the ledger")
+        return list(ledger[record.name])
+    return [Entry(key, key.replace("_", " ")) for key, value in record.metrics.items()
+            if key not in RESERVED_KEYS and _is_number(value)]
+
+
+def _seconds(metrics: Mapping[str, object], key: str, digits: int) -> str:
+    value = metrics.get(key)
+    return f"{float(value):.{digits}f}" if _is_number(value) else ""
+
+
+def _run_line(metrics: Mapping[str, object]) -> str:
+    line = (f"profile `{metrics['profile']}` · device `{metrics['device']}` · "
+            f"seed {metrics['seed']} · run time {float(metrics['runtime_s']):.1f} s")
+    steps = _seconds(metrics, "runtime_reference_steps", 0)
+    return line + (f" ({steps} reference steps)" if steps else "")
+
+
+def render_ledger(records: Sequence[LessonRecord], ledger: Mapping[str, Sequence[Entry]]) -> str:
+    """The ledger page: per lesson, this build's numbers beside the published ones."""
+    lines = [
+        "# Results ledger",
+        "",
+        "Every number in the column *this build* was read from the `metrics.json` that the",
+        "lesson wrote when this book was built; the page is generated, nothing in it is typed by",
+        "hand. Beside it stands the published number the lesson compares itself with, where one",
+        "exists, and its source. The book is built with the `quick` profile (small subsets, a",
+        "small offline backbone, a CPU): expect its numbers to fall short of the published ones,",
+        "which the `full` profile targets. The lessons explain each gap.",
+        "",
+    ]
+    for record in records:
+        lines += [f"## {{doc}}`{record.title} </lessons/{record.name}>`", ""]
+        if not record.passed:
+            lines += ["```{error}", "This lesson failed in this build; it has no numbers.", "```",
+                      ""]
+            continue
+        lines += [_run_line(record.metrics), "",
+                  "| quantity | this build | published | setting | source |",
+                  "|---|---|---|---|---|"]
+        for entry in ledger_entries(record, ledger):
+            ref = entry.published
+            published = ((ref.value, ref.setting, f"{{cite:t}}`{ref.source}`") if ref
+                         else ("", "", ""))
+            value = format_value(record.metrics[entry.key])
+            lines.append(f"| {entry.label} | {value} | " + " | ".join(published) + " |")
+        lines.append("")
+    lines += ["## References", "", "```{bibliography}", ":filter: docname in docnames", "```", ""]
+    return "\n".join(lines)
+
+
+def render_status(records: Sequence[LessonRecord]) -> str:
+    """The execution-status page: per lesson its profile, device, seed, run time, reference
+    step and result; the library versions."""
+    lines = [
+        "# Execution status",
+        "",
+        "Every lesson of this book was executed once, from top to bottom, by papermill while the",
+        "book was built; the pages show the outputs of those runs. This table is generated from",
+        "the runs themselves. A lesson's `quick` profile is budgeted at 120 s on an idle 2-core",
+        "machine. Machines differ in speed, and a shared one from run to run, so each run also",
+        "times a *reference step* (one training step of the quick backbone on a fixed batch) at",
+        "its start; the tests check the run time measured in reference steps, not in seconds.",
+        "",
+        "| lesson | profile | device | seed | run time (s) | reference step (s) "
+        "| run time in reference steps | result |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    versions: dict[str, dict[str, str]] = {}
+    for record in records:
+        m = record.metrics
+        cells = [str(m.get("profile", "")), f"`{m['device']}`" if "device" in m else "",
+                 str(m.get("seed", "")), _seconds(m, "runtime_s", 1),
+                 _seconds(m, "reference_step_s", 3), _seconds(m, "runtime_reference_steps", 0)]
+        result = "passed" if record.passed else "**failed**"
+        lines.append(f"| {{doc}}`{record.name} </lessons/{record.name}>` | "
+                     + " | ".join(cells) + f" | {result} |")
+        for package, version in dict(m.get("versions", {})).items():
+            versions.setdefault(package, {})[record.name] = str(version)
+    lines += ["", "## Library versions", "", "| package | version |", "|---|---|"]
+    for package, per_lesson in versions.items():
+        distinct = sorted(set(per_lesson.values()))
+        lines.append(f"| {package} | {', '.join(distinct)} |")
+    lines.append("")
+    return "\n".join(lines)
 
 
 def misconception_box(notebook_path: Path) -> str:
-    """The body of the lesson's "Common misconceptions" admonition (between its options and its closing fence)."""
-    boxes = [cell for cell in _markdown_cells(notebook_path) if cell.lstrip().startswith(MISCONCEPTIONS_OPENING)]
+    """The body of the lesson's "Common misconceptions" admonition (between its options and
+    its closing fence)."""
+    boxes = [cell for cell in _markdown_cells(notebook_path)
+             if cell.lstrip().startswith(MISCONCEPTIONS_OPENING)]
     if len(boxes) != 1:
-        raise BuildError(f"{notebook_path.name}: expected one cell opening with {MISCONCEPTIONS_OPENING!r}, "
-                         f"found {len(boxes)}")
+        raise BuildError(f"{notebook_path.name}: expected one cell opening with "
+                         f"{MISCONCEPTIONS_OPENING!r}, found {len(boxes)}")
     lines = boxes[0].strip().splitlines()
     if lines[-1].strip() != "```":
-        raise BuildError(f"{notebook_path.name}: the misconceptions cell must end with the admonition's closing fence")
+        raise BuildError(f"{notebook_path.name}: the misconceptions cell must end with the "
+                         "admonition's closing fence")
     body = [line for line in lines[1:-1] if not line.startswith(":")]
     if any("{glue" in line for line in body):
         raise BuildError(f"{notebook_path.name}: the misconceptions box quotes a glued number; "
@@ -174,15 +419,17 @@ def misconception_box(notebook_path: Path) -> str:
     return "\n".join(body).strip()
 
 
-def render_misconceptions(records: list, executed_dir: Path = EXECUTED_DIR) -> str:
+def render_misconceptions(records: Sequence[LessonRecord],
+                          executed_dir: Path = EXECUTED_DIR) -> str:
     """Every lesson's misconceptions box, gathered on one page, each linking to its lesson."""
     lines = [
         "# Common misconceptions",
         "",
-        "Popular write-ups on uncertainty in language models repeat a handful of errors. Each lesson",
-        "names the ones that belong to its topic in a \"Common misconceptions\" box and shows the right",
-        "version with code. This page gathers those boxes as the lessons state them (it is generated",
-        "from the lessons when the book is built); follow the link to see each correction demonstrated.",
+        "Popular write-ups on uncertainty in language models repeat a handful of errors. Each",
+        "lesson names the ones that belong to its topic in a \"Common misconceptions\" box and",
+        "shows the right version with code. This page gathers those boxes as the lessons state",
+        "them (it is generated from the lessons when the book is built); follow the link to see",
+        "each correction demonstrated.",
         "",
     ]
     for record in records:
@@ -204,64 +451,75 @@ def _clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def render_agenda(records: list, plan: dict, executed_dir: Path = EXECUTED_DIR) -> str:
-    """The workshop agendas of ``plan.yml``, timed with each lesson's measured quick-profile run time."""
+def render_agenda(records: Sequence[LessonRecord], plan: Mapping[str, dict],
+                  executed_dir: Path = EXECUTED_DIR) -> str:
+    """The workshop agendas of ``plan.yml``, timed with each lesson's measured quick-profile
+    run time."""
     by_name = {record.name: record for record in records}
     lines = [
         "# Workshop agendas",
         "",
-        "Generated when the book is built: the *run* column is the measured run time of the lesson's",
-        "`quick` profile in this build (see {doc}`/book/status`), rounded up to whole minutes, on the",
-        "build machine's 2 CPU cores; a participant's laptop may need up to twice as long. *Teach* and",
-        "*exercise* are the planned minutes of `book/workshop/plan.yml`. The live exercise is the",
-        "lesson's first; the others make good homework.",
+        "Generated when the book is built: the *run* column is the measured run time of the",
+        "lesson's `quick` profile in this build (see {doc}`/book/status`), rounded up to whole",
+        "minutes, on the build machine's 2 CPU cores; a participant's laptop may need up to twice",
+        "as long. *Teach* and *exercise* are the planned minutes of `book/workshop/plan.yml`. The",
+        "live exercise is the lesson's first; the others make good homework.",
         "",
     ]
     for key, agenda in plan.items():
         hours, minutes = map(int, str(agenda["start"]).split(":"))
         now = hours * 60 + minutes
         lines += [f"## {agenda['title']}", "", agenda["summary"].strip(), "",
-                  "| start | session | teach | run | exercise (live) | minutes |", "|---|---|---|---|---|---|"]
+                  "| start | session | teach | run | exercise (live) | minutes |",
+                  "|---|---|---|---|---|---|"]
         for session in agenda["sessions"]:
             if "break" in session:
-                lines.append(f"| {_clock(now)} | *{session['break']}* | | | | {session['minutes']} |")
+                lines.append(f"| {_clock(now)} | *{session['break']}* | | | "
+                             f"| {session['minutes']} |")
                 now += int(session["minutes"])
                 continue
             name = session["lesson"]
             if name not in by_name:
-                raise BuildError(f"{WORKSHOP_PLAN.relative_to(ROOT)} [{key}] plans lesson {name!r}, "
+                raise BuildError(f"{_rel(WORKSHOP_PLAN)} [{key}] plans lesson {name!r}, "
                                  f"which is not in lessons/ ({sorted(by_name)})")
             record = by_name[name]
             run = math.ceil(float(record.metrics["runtime_s"]) / 60)
             labels = exercise_labels(executed_dir / f"{name}.ipynb")
-            live = f"{session['exercise']} ({{ref}}`{labels[0]}`)" if labels and session["exercise"] else "—"
+            live = (f"{session['exercise']} ({{ref}}`{labels[0]}`)"
+                    if labels and session["exercise"] else "—")
             total = int(session["teach"]) + run + int(session["exercise"])
-            lines.append(f"| {_clock(now)} | {{doc}}`{record.title} </lessons/{name}>` | {session['teach']} | "
-                         f"{run} | {live} | {total} |")
+            lines.append(f"| {_clock(now)} | {{doc}}`{record.title} </lessons/{name}>` "
+                         f"| {session['teach']} | {run} | {live} | {total} |")
             now += total
         lines += [f"| {_clock(now)} | *end* | | | | |", ""]
     return "\n".join(lines)
 
 
-def generated_pages(executed_dir: Path = EXECUTED_DIR, artifacts_dir: Path = ARTIFACTS_DIR) -> dict[str, str]:
+def generated_pages(executed_dir: Path = EXECUTED_DIR,
+                    artifacts_dir: Path = ARTIFACTS_DIR) -> dict[str, str]:
     """The text of every page in :data:`GENERATED_PAGES`, made from this build's runs."""
-    from llmu.ledger import load_records, render_ledger, render_status
-
-    import yaml
-
     records = load_records([p.stem for p in lesson_files()], executed_dir, artifacts_dir)
-    try:
-        plan = yaml.safe_load(WORKSHOP_PLAN.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise BuildError(f"{WORKSHOP_PLAN.relative_to(ROOT)} is missing: the workshop agenda is made from it") from error
+    plan = _read_yaml(WORKSHOP_PLAN, "the workshop agenda")
     pages = {
-        "book/ledger.md": render_ledger(records),
+        "book/ledger.md": render_ledger(records, load_ledger()),
         "book/status.md": render_status(records),
         "book/misconceptions.md": render_misconceptions(records, executed_dir),
         "book/workshop/agenda.md": render_agenda(records, plan, executed_dir),
     }
     assert set(pages) == set(GENERATED_PAGES)
     return pages
+
+
+def ledger_so_far(status: bool = False, executed_dir: Path = EXECUTED_DIR,
+                  artifacts_dir: Path = ARTIFACTS_DIR) -> tuple[str, bool]:
+    """The ledger (or the status) of the lessons executed so far, and whether all passed;
+    what ``python -m llmu ledger`` prints."""
+    ran = [p.stem for p in lesson_files() if (executed_dir / p.name).is_file()]
+    if not ran:
+        raise BuildError("no lesson has run yet: `python -m llmu run 02` (or --all) first")
+    records = load_records(ran, executed_dir, artifacts_dir)
+    page = render_status(records) if status else render_ledger(records, load_ledger())
+    return page, all(record.passed for record in records)
 
 
 def _write_generated(executed_dir: Path) -> dict[str, Path]:
@@ -281,7 +539,8 @@ def source_files(executed_dir: Path = EXECUTED_DIR) -> dict[str, Path]:
     for name in ("_config.yml", "_toc.yml"):
         files[name] = ROOT / name
     for path in sorted((ROOT / "book").rglob("*")):
-        if path.is_file() and ".ipynb_checkpoints" not in path.parts and "__pycache__" not in path.parts:
+        skipped = {".ipynb_checkpoints", "__pycache__"} & set(path.parts)
+        if path.is_file() and not skipped:
             files[path.relative_to(ROOT).as_posix()] = path
     lessons = lesson_files()
     if not lessons:
@@ -295,14 +554,15 @@ def source_files(executed_dir: Path = EXECUTED_DIR) -> dict[str, Path]:
             )
         if executed.stat().st_mtime < lesson.stat().st_mtime:
             raise BuildError(
-                f"{executed} is older than {lesson.relative_to(ROOT)}: execute it again "
+                f"{executed} is older than {_rel(lesson)}: execute it again "
                 "(`make book` does) so the book does not show stale outputs"
             )
-        run = json.loads(executed.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {})
+        notebook = json.loads(executed.read_text(encoding="utf-8"))
+        run = notebook.get("metadata", {}).get("papermill", {})
         if run.get("exception") or not run.get("end_time"):
             executed.unlink()  # so that the next `make book` executes the lesson again
             raise BuildError(
-                f"{executed.relative_to(ROOT)} records a failed or unfinished execution (removed it): "
+                f"{_rel(executed)} records a failed or unfinished execution (removed it): "
                 f"fix lessons/{lesson.name} and run `make book` again"
             )
         files[f"lessons/{lesson.name}"] = executed
@@ -324,7 +584,8 @@ def stage(site_dir: Path = SITE_DIR, executed_dir: Path = EXECUTED_DIR) -> Path:
                 removed += 1
             elif path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
-    print(f"    staged {len(files)} files in {site_dir.relative_to(ROOT)} ({copied} copied, {removed} removed)")
+    print(f"    staged {len(files)} files in {_rel(site_dir)} "
+          f"({copied} copied, {removed} removed)")
     return site_dir
 
 
@@ -341,6 +602,10 @@ def _jupyter_book() -> str:
     return found
 
 
+def _uncoloured(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
 def build(site_dir: Path = SITE_DIR, executed_dir: Path = EXECUTED_DIR) -> Path:
     """Stage, then build the HTML with warnings as errors; return ``_build/html``."""
     stage(site_dir, executed_dir)
@@ -354,16 +619,16 @@ def build(site_dir: Path = SITE_DIR, executed_dir: Path = EXECUTED_DIR) -> Path:
     elapsed = time.perf_counter() - started
     log = BUILD_DIR / "book-build.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(
-        re.sub(r"\x1b\[[0-9;]*m", "", f"$ {' '.join(command)}\n{result.stdout}\n{result.stderr}"), encoding="utf-8"
-    )
+    log.write_text(_uncoloured(f"$ {' '.join(command)}\n{result.stdout}\n{result.stderr}"),
+                   encoding="utf-8")
     if result.returncode != 0:
-        output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)  # colour codes
+        output = _uncoloured(result.stdout + result.stderr)
         problems = [line for line in output.splitlines()
                     if "WARNING" in line or "ERROR" in line or "Error" in line]
         detail = "\n".join(problems[-40:]) or output[-4000:]
-        raise BuildError(f"jupyter-book build failed after {elapsed:.0f} s (full log: {log}):\n{detail}")
-    print(f"    built {HTML_DIR.relative_to(ROOT)}/index.html in {elapsed:.0f} s (log: {log.relative_to(ROOT)})")
+        raise BuildError(f"jupyter-book build failed after {elapsed:.0f} s (full log: {log}):\n"
+                         f"{detail}")
+    print(f"    built {_rel(HTML_DIR)}/index.html in {elapsed:.0f} s (log: {_rel(log)})")
     return HTML_DIR
 
 
@@ -376,6 +641,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, default=0)
     commands.add_parser("stage", help="stage the book source in _build/site")
     commands.add_parser("build", help="stage and build the HTML in _build/html")
+    table = commands.add_parser("ledger", help="print the results ledger of the lessons run")
+    table.add_argument("--status", action="store_true", help="the execution status instead")
     args = parser.parse_args(argv)
     try:
         if args.command == "execute":
@@ -383,12 +650,16 @@ def main(argv: list[str] | None = None) -> int:
                 execute(lesson, profile=args.profile, seed=args.seed)
         elif args.command == "stage":
             stage()
+        elif args.command == "ledger":
+            page, passed = ledger_so_far(args.status)
+            print(page)
+            return 0 if passed else 1
         else:
             build()
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except Exception as error:  # a failing cell: papermill's message names it; its stack does not help
+    except Exception as error:  # a failing cell: papermill's message names it, not its stack
         if type(error).__name__ != "PapermillExecutionError":
             raise
         print(f"error: lesson {' '.join(args.lesson)} failed{error}", file=sys.stderr)

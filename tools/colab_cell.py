@@ -22,8 +22,10 @@ from pathlib import Path
 import nbformat
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-LESSON_GLOB = "[0-9][0-9]_*.ipynb"
+from llmu.lesson import LESSON_GLOB, course_paths
+
+PATHS = course_paths(Path(__file__).resolve().parents[1])
+ROOT = PATHS.root
 CELL_TAG = "colab-setup"
 COLAB_GUARD = '"google.colab" in sys.modules'
 
@@ -34,7 +36,9 @@ def repository_url() -> str:
     try:
         url = config["repository"]["url"]
     except (KeyError, TypeError) as exc:
-        raise SystemExit("_config.yml has no repository.url; the Colab cell installs from it") from exc
+        raise SystemExit(
+            "_config.yml has no repository.url; the Colab cell installs from it"
+        ) from exc
     return str(url).rstrip("/")
 
 
@@ -60,7 +64,8 @@ def _first_code_cell(notebook: nbformat.NotebookNode) -> int | None:
 
 
 def place_cell(path: Path, source: str) -> bool:
-    """Insert the set-up cell before the first code cell of ``path``, or refresh it. True if changed."""
+    """Insert the set-up cell before the first code cell of ``path``, or refresh it. True if
+    changed."""
     notebook = nbformat.read(path, as_version=4)
     first = _first_code_cell(notebook)
     if first is None:
@@ -72,7 +77,8 @@ def place_cell(path: Path, source: str) -> bool:
         cell.source = source
     else:
         if "parameters" not in cell.metadata.get("tags", []):
-            raise SystemExit(f"{path.name}: the first code cell must be the set-up cell or the parameters cell")
+            raise SystemExit(f"{path.name}: the first code cell must be the set-up cell or "
+                             "the parameters cell")
         new = nbformat.v4.new_code_cell(source, metadata={"tags": [CELL_TAG]})
         notebook.cells.insert(first, new)
     nbformat.write(notebook, path)
@@ -80,12 +86,13 @@ def place_cell(path: Path, source: str) -> bool:
 
 
 def lesson_paths() -> list[Path]:
-    return sorted((ROOT / "lessons").glob(LESSON_GLOB))
+    return sorted(PATHS.lessons.glob(LESSON_GLOB))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="only report lessons whose cell differs")
+    parser.add_argument("--check", action="store_true",
+                        help="only report lessons whose cell differs")
     args = parser.parse_args(argv)
     source = colab_cell_source(repository_url())
     stale = []
@@ -96,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             stale.append(path)
     if args.check:
         for path in stale:
-            print(f"{path.relative_to(ROOT)}: first code cell is not the Colab set-up cell (run python tools/colab_cell.py)")
+            print(f"{path.relative_to(ROOT)}: first code cell is not the Colab set-up cell "
+                  "(run python tools/colab_cell.py)")
         return 1 if stale else 0
     for path in stale:
         place_cell(path, source)

@@ -20,12 +20,16 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
+from llmu.lesson import LESSON_GLOB, course_paths
+
+PATHS = course_paths(Path(__file__).resolve().parents[1])
+ROOT = PATHS.root
 GLOSSARY = ROOT / "book" / "glossary.md"
-LESSON_GLOB = "[0-9][0-9]_*.ipynb"
 TERM_ROLE = re.compile(r"\{term\}`(?:[^`<]*<)?([^`>]+)>?`")
 # Spans of a prose line that are not prose: inline code, roles, math, links, HTML.
-PROTECTED = re.compile(r"`[^`]*`|\{[\w:.-]+\}`[^`]*`|\$\$.*?\$\$|\$[^$]+\$|\[[^\]]*\]\([^)]*\)|<[^>]+>")
+PROTECTED = re.compile(
+    r"`[^`]*`|\{[\w:.-]+\}`[^`]*`|\$\$.*?\$\$|\$[^$]+\$|\[[^\]]*\]\([^)]*\)|<[^>]+>"
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,8 @@ class GlossaryEntry:
     names: tuple[str, ...]
 
     def pattern(self) -> re.Pattern[str]:
-        names = sorted(self.names, key=len, reverse=True)  # longest first: "MC dropout" before "dropout"
+        # Longest first: "MC dropout" before "dropout".
+        names = sorted(self.names, key=len, reverse=True)
         alternatives = "|".join(re.escape(n) for n in names)
         return re.compile(rf"(?<![\w-])({alternatives})(?:s|es)?(?![\w-])", re.IGNORECASE)
 
@@ -64,8 +69,8 @@ def _prose_lines(source: str) -> list[tuple[int, bool]]:
         if fence is None and opening:
             directive = opening.group(2)
             # Directives whose body is prose stay open for matching; code and math fences do not.
-            prose_body = directive.startswith("{") and directive not in {"{code-cell}", "{code-block}", "{math}",
-                                                                          "{bibliography}", "{glossary}"}
+            prose_body = directive.startswith("{") and directive not in {
+                "{code-cell}", "{code-block}", "{math}", "{bibliography}", "{glossary}"}
             fence = (opening.group(1), prose_body)
             flags.append((i, False))
             continue
@@ -74,7 +79,8 @@ def _prose_lines(source: str) -> list[tuple[int, bool]]:
             flags.append((i, False))
             continue
         in_code = fence is not None and not fence[1]
-        is_prose = not (in_code or stripped.startswith(("#", ":", "$$", "|")) or line.startswith("    ") or not stripped)
+        is_prose = not (in_code or stripped.startswith(("#", ":", "$$", "|"))
+                        or line.startswith("    ") or not stripped)
         flags.append((i, is_prose))
     return flags
 
@@ -97,7 +103,8 @@ def _first_use(source: str, pattern: re.Pattern[str]) -> tuple[int, int, int] | 
 
 
 def link_notebook(path: Path, entries: list[GlossaryEntry], write: bool) -> list[str]:
-    """Link the first use of every entry that ``path`` uses but does not link; return the targets linked."""
+    """Link the first use of every entry that ``path`` uses but does not link; return the
+    targets linked."""
     notebook = nbformat.read(path, as_version=4)
     markdown = [cell for cell in notebook.cells if cell.cell_type == "markdown"]
     linked = {m.lower() for cell in markdown for m in TERM_ROLE.findall(cell.source)}
@@ -128,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     entries = glossary_entries()
     missing = 0
-    for path in sorted((ROOT / "lessons").glob(LESSON_GLOB)):
+    for path in sorted(PATHS.lessons.glob(LESSON_GLOB)):
         added = link_notebook(path, entries, write=not args.check)
         if added:
             missing += 1

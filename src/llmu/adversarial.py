@@ -21,14 +21,24 @@ import numpy as np
 import torch
 from datasets import Dataset
 
+from llmu._checks import (
+    check_choice,
+    check_fraction,
+    check_int,
+    check_number,
+    check_positive,
+)
 from llmu.augment import STOPWORDS
 from llmu.calibration import softmax
-from llmu.train import Classifier
+from llmu.models import input_embeddings
+from llmu.predict import Classifier
 
 Norm = Literal["token", "sequence"]
-#: ``scorer(texts) -> probabilities`` of shape (len(texts), classes): all an attack may ask a model.
+#: ``scorer(texts) -> probabilities`` of shape (len(texts), classes): all an attack may ask a
+#: model.
 Scorer = Callable[[list[str]], np.ndarray]
-#: ``candidates(word) -> replacements``: a pure function of the word, so every model meets the same ones.
+#: ``candidates(word) -> replacements``: a pure function of the word, so every model meets the
+#: same ones.
 Candidates = Callable[[str], list[str]]
 
 
@@ -38,14 +48,16 @@ Candidates = Callable[[str], list[str]]
 @contextlib.contextmanager
 def perturbed_embeddings(model: torch.nn.Module, delta: torch.Tensor) -> Iterator[None]:
     """Within the block, every forward pass of ``model`` adds ``delta`` to its word embeddings."""
-    module = getattr(model, "module", model).get_input_embeddings()  # unwrap DistributedDataParallel
 
     def add(_module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> torch.Tensor:
         if output.shape != delta.shape:
-            raise ValueError(f"perturbation of shape {tuple(delta.shape)} does not fit embeddings {tuple(output.shape)}")
+            raise ValueError(
+                f"perturbation of shape {tuple(delta.shape)} does not fit embeddings "
+                f"{tuple(output.shape)}"
+            )
         return output + delta.to(output.dtype)
 
-    handle = module.register_forward_hook(add)
+    handle = input_embeddings(model).register_forward_hook(add)
     try:
         yield
     finally:
@@ -54,23 +66,21 @@ def perturbed_embeddings(model: torch.nn.Module, delta: torch.Tensor) -> Iterato
 
 def _norms(x: torch.Tensor, norm: Norm) -> torch.Tensor:
     """L2 norms broadcastable against ``x`` (batch, tokens, hidden): per token or per sequence."""
-    if norm == "token":
-        return x.norm(dim=-1, keepdim=True)
-    if norm == "sequence":
+    if check_choice(norm, "norm", ("token", "sequence")) == "sequence":
         return x.flatten(1).norm(dim=1).view(-1, 1, 1)
-    raise ValueError(f"norm must be 'token' or 'sequence', got {norm!r}")
+    return x.norm(dim=-1, keepdim=True)
 
 
 def project(delta: torch.Tensor, epsilon: float, norm: Norm = "token") -> torch.Tensor:
-    """Project ``delta`` onto the L2 ball of radius ``epsilon`` (each token's, or each sequence's)."""
-    if epsilon < 0:
-        raise ValueError(f"epsilon must be >= 0, got {epsilon}")
+    """Project ``delta`` onto the L2 ball of radius ``epsilon`` (each token's or sequence's)."""
+    epsilon = check_number(epsilon, "epsilon", 0)
     scale = (epsilon / _norms(delta, norm).clamp_min(1e-12)).clamp(max=1.0)
     return delta * scale
 
 
 def ascent_direction(grad: torch.Tensor, norm: Norm = "token") -> torch.Tensor:
-    """``grad / ||grad||``: the steepest-ascent step of unit L2 length (zero where the gradient is zero)."""
+    """``grad / ||grad||``: the steepest-ascent step of unit L2 length (zero where the gradient
+    is zero)."""
     return grad / _norms(grad, norm).clamp_min(1e-12)
 
 
@@ -87,7 +97,8 @@ class EmbeddingAdversary:
 
     The hook returns ``weight * L_adv``; the loop adds ``task_loss_weight * L_clean``
     (``TrainConfig``). ``norm="token"`` bounds each token's perturbation (no word moves farther
-    than ``epsilon``), ``"sequence"`` the whole sentence's, as FreeLB does. Padding is never perturbed.
+    than ``epsilon``), ``"sequence"`` the whole sentence's, as FreeLB does. Padding is never
+    perturbed.
     """
 
     method: Literal["fgm", "pgd", "freelb"] = "fgm"
@@ -98,47 +109,60 @@ class EmbeddingAdversary:
     norm: Norm = "token"
 
     def __post_init__(self) -> None:
-        checks = {
-            "method must be 'fgm', 'pgd' or 'freelb'": self.method in {"fgm", "pgd", "freelb"},
-            "epsilon must be > 0": self.epsilon > 0,
-            "steps must be >= 1": self.steps >= 1,
-            "fgm takes exactly one step (use 'pgd' for more)": self.method != "fgm" or self.steps == 1,
-            "step_size must be > 0 or None": self.step_size is None or self.step_size > 0,
-            "norm must be 'token' or 'sequence'": self.norm in {"token", "sequence"},
-        }
-        failed = [message for message, ok in checks.items() if not ok]
-        if failed:
-            raise ValueError("invalid EmbeddingAdversary: " + "; ".join(failed))
+        check_choice(self.method, "method", ("fgm", "pgd", "freelb"))
+        check_positive(self.epsilon, "epsilon")
+        check_int(self.steps, "steps")
+        if self.method == "fgm" and self.steps != 1:
+            raise ValueError("fgm takes exactly one step; use method='pgd' for more.")
+        if self.step_size is not None:
+            check_positive(self.step_size, "step_size", "Or None for the default.")
+        check_number(self.weight, "weight", 0)
+        check_choice(self.norm, "norm", ("token", "sequence"))
 
     @property
     def forward_passes(self) -> int:
         """Forward passes per batch on top of the clean one (a rough cost model: (1 + this)x)."""
         return self.steps + (self.method != "freelb")
 
-    def perturb(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def perturb(
+        self, model: torch.nn.Module, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The final perturbation (batch, tokens, hidden), and for FreeLB the loss of every step."""
         if "labels" not in batch:
             raise ValueError("adversarial training needs a 'labels' column in the batch")
-        embeddings = getattr(model, "module", model).get_input_embeddings()
+        embeddings = input_embeddings(model)
         ids = batch["input_ids"]
         mask = batch.get("attention_mask", torch.ones_like(ids)).unsqueeze(-1).float()
         delta = torch.zeros(*ids.shape, embeddings.embedding_dim, device=ids.device)
         if self.method != "fgm":  # random start inside the ball
             delta = project(delta.uniform_(-1, 1) * self.epsilon, self.epsilon, self.norm) * mask
-        step = self.step_size or (self.epsilon if self.method == "fgm" else 2.0 * self.epsilon / self.steps)
+        step = self.step_size or (
+            self.epsilon if self.method == "fgm" else 2.0 * self.epsilon / self.steps
+        )
         losses = []
         for _ in range(self.steps):
             delta.requires_grad_(True)
             with perturbed_embeddings(model, delta):
                 loss = model(**batch).loss
-            keep = self.method == "freelb"  # FreeLB also trains on the loss at this step's perturbation
+            keep = (
+                self.method == "freelb"
+            )  # FreeLB also trains on the loss at this step's perturbation
             (grad,) = torch.autograd.grad(loss, delta, retain_graph=keep)
             if keep:
                 losses.append(loss)
-            delta = project(delta.detach() + step * ascent_direction(grad, self.norm), self.epsilon, self.norm) * mask
+            delta = (
+                project(
+                    delta.detach() + step * ascent_direction(grad, self.norm),
+                    self.epsilon,
+                    self.norm,
+                )
+                * mask
+            )
         return delta, losses
 
-    def __call__(self, model: torch.nn.Module, batch: dict[str, torch.Tensor], outputs: object) -> torch.Tensor:
+    def __call__(
+        self, model: torch.nn.Module, batch: dict[str, torch.Tensor], outputs: object
+    ) -> torch.Tensor:
         delta, losses = self.perturb(model, batch)
         if self.method != "freelb":
             with perturbed_embeddings(model, delta):
@@ -153,26 +177,40 @@ def _attackable(word: str, skip: Collection[str], min_length: int) -> bool:
     return word.isalpha() and len(word) >= min_length and word.lower() not in skip
 
 
-def word_polarity(dataset: Dataset, text_column: str = "text", label_column: str = "label") -> dict[str, int]:
-    """Label of every one-word example of ``dataset``, lower-cased: SST-2's training phrases include
-    thousands of single words labelled by annotators, a sentiment lexicon from training data only."""
+def word_polarity(
+    dataset: Dataset, text_column: str = "text", label_column: str = "label"
+) -> dict[str, int]:
+    """Label of every one-word example of ``dataset``, lower-cased: SST-2's training phrases
+    include thousands of single words labelled by annotators, a sentiment lexicon from training
+    data only."""
     for column in (text_column, label_column):
         if column not in dataset.column_names:
             raise ValueError(f"no column {column!r}; columns are {dataset.column_names}")
-    return {t.strip().lower(): int(y) for t, y in zip(dataset[text_column], dataset[label_column]) if len(t.split()) == 1}
+    return {
+        t.strip().lower(): int(y)
+        for t, y in zip(dataset[text_column], dataset[label_column])
+        if len(t.split()) == 1
+    }
 
 
-def same_polarity(neighbours: Mapping[str, Sequence[str]], polarity: Mapping[str, int]) -> dict[str, list[str]]:
+def same_polarity(
+    neighbours: Mapping[str, Sequence[str]], polarity: Mapping[str, int]
+) -> dict[str, list[str]]:
     """Keep only candidates with the same lexicon label as their word (both unlabelled, or the same
-    label): embedding neighbours include antonyms ("good" -> "bad"), which would change the true label."""
-    kept = {w: [c for c in cands if polarity.get(c) == polarity.get(w)] for w, cands in neighbours.items()}
+    label): embedding neighbours include antonyms ("good" -> "bad"), which would change the true
+    label."""
+    kept = {
+        w: [c for c in cands if polarity.get(c) == polarity.get(w)]
+        for w, cands in neighbours.items()
+    }
     return {w: cands for w, cands in kept.items() if cands}
 
 
 #: Letters next to each other on a QWERTY keyboard, for substitution typos.
 KEYBOARD_NEIGHBOURS = {
-    c: row[max(i - 1, 0): i] + row[i + 1: i + 2]
-    for row in ("qwertyuiop", "asdfghjkl", "zxcvbnm") for i, c in enumerate(row)
+    c: row[max(i - 1, 0) : i] + row[i + 1 : i + 2]
+    for row in ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+    for i, c in enumerate(row)
 }
 
 
@@ -182,15 +220,22 @@ def typo_candidates(word: str, n: int = 8, seed: int = 0) -> list[str]:
 
     A pure function of (word, n, seed): every model is attacked with the same typos.
     """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    n = check_int(n, "n")
     if len(word) < 3 or not word.isalpha():
         return []
     inner = range(1, len(word) - 1)
-    edits = {word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in inner if i + 1 < len(word) - 1}
-    edits |= {word[:i] + word[i + 1:] for i in inner}
-    edits |= {word[:i] + c + word[i:] for i in inner for c in KEYBOARD_NEIGHBOURS.get(word[i].lower(), "")}
-    edits |= {word[:i] + c + word[i + 1:] for i in inner for c in KEYBOARD_NEIGHBOURS.get(word[i].lower(), "")}
+    edits = {
+        word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in inner if i + 1 < len(word) - 1
+    }
+    edits |= {word[:i] + word[i + 1 :] for i in inner}
+    edits |= {
+        word[:i] + c + word[i:] for i in inner for c in KEYBOARD_NEIGHBOURS.get(word[i].lower(), "")
+    }
+    edits |= {
+        word[:i] + c + word[i + 1 :]
+        for i in inner
+        for c in KEYBOARD_NEIGHBOURS.get(word[i].lower(), "")
+    }
     edits.discard(word)
     pool = sorted(edits)
     rng = np.random.default_rng([seed, zlib.crc32(word.encode())])
@@ -207,8 +252,7 @@ def typo_augment(texts: Sequence[str], rate: float, seed: int, n_candidates: int
     *kind* of typos as the attack, not the same ones. Texts without a word of three or more
     letters are returned unchanged; order and length are kept.
     """
-    if not 0.0 <= rate <= 1.0:
-        raise ValueError(f"rate must be in [0, 1], got {rate}")
+    rate = check_fraction(rate, "rate", "It is the fraction of texts that get a typo.")
     out = []
     for i, text in enumerate(texts):
         rng = np.random.default_rng([seed, i])
@@ -261,20 +305,31 @@ class AttackResult:
     @property
     def success_rate(self) -> float:
         """Successful attacks / attacked examples (NaN if none could be attacked)."""
-        return float(self.success.sum() / self.attacked.sum()) if self.attacked.any() else float("nan")
+        return (
+            float(self.success.sum() / self.attacked.sum()) if self.attacked.any() else float("nan")
+        )
 
     def examples(self, n: int = 5) -> list[dict[str, object]]:
         """The first ``n`` successful attacks, as records for a table."""
         rows = []
         for i in np.flatnonzero(self.success)[:n]:
-            rows.append({"label": int(self.labels[i]), "original": self.texts[i], "attacked": self.adversarial_texts[i],
-                         "p(label) before": float(self.clean_probs[i, self.labels[i]]),
-                         "p(label) after": float(self.adversarial_probs[i, self.labels[i]])})
+            rows.append(
+                {
+                    "label": int(self.labels[i]),
+                    "original": self.texts[i],
+                    "attacked": self.adversarial_texts[i],
+                    "p(label) before": float(self.clean_probs[i, self.labels[i]]),
+                    "p(label) after": float(self.adversarial_probs[i, self.labels[i]]),
+                }
+            )
         return rows
 
 
 def word_importance(
-    texts: Sequence[str], labels: np.ndarray, scorer: Scorer, eligible: Callable[[str], bool],
+    texts: Sequence[str],
+    labels: np.ndarray,
+    scorer: Scorer,
+    eligible: Callable[[str], bool],
     clean_probs: np.ndarray | None = None,
 ) -> tuple[list[list[int]], int]:
     """Positions of the eligible words of each text, most important first, and the queries used.
@@ -285,7 +340,7 @@ def word_importance(
     """
     words = [t.split() for t in texts]
     positions = [[i for i, w in enumerate(ws) if eligible(w)] for ws in words]
-    variants = [" ".join(ws[:i] + ws[i + 1:]) for ws, ps in zip(words, positions) for i in ps]
+    variants = [" ".join(ws[:i] + ws[i + 1 :]) for ws, ps in zip(words, positions) for i in ps]
     if not variants:
         return positions, 0
     queries = len(variants) + (clean_probs is None) * len(texts)
@@ -294,7 +349,7 @@ def word_importance(
     deleted = scorer(variants)
     order, start = [], 0
     for k, ps in enumerate(positions):
-        drop = p_true[k] - deleted[start: start + len(ps), labels[k]]
+        drop = p_true[k] - deleted[start : start + len(ps), labels[k]]
         start += len(ps)
         order.append([ps[j] for j in np.argsort(-drop, kind="stable")])
     return order, queries
@@ -322,22 +377,39 @@ def greedy_attack(
     """
     labels = np.asarray(labels)
     if len(texts) == 0 or len(texts) != len(labels):
-        raise ValueError(f"need as many labels as texts (and at least one), got {len(texts)} texts, {len(labels)} labels")
-    if max_changes < 1:
-        raise ValueError(f"max_changes must be >= 1, got {max_changes}")
+        raise ValueError(
+            "need as many labels as texts (and at least one), "
+            f"got {len(texts)} texts, {len(labels)} labels"
+        )
+    check_int(max_changes, "max_changes")
     clean = scorer(list(texts))
-    if clean.shape[0] != len(texts) or clean.ndim != 2 or labels.min() < 0 or labels.max() >= clean.shape[1]:
-        raise ValueError(f"scorer returned shape {clean.shape} for {len(texts)} texts, labels in [{labels.min()}, {labels.max()}]")
+    if (
+        clean.shape[0] != len(texts)
+        or clean.ndim != 2
+        or labels.min() < 0
+        or labels.max() >= clean.shape[1]
+    ):
+        raise ValueError(
+            f"scorer returned shape {clean.shape} for {len(texts)} texts, "
+            f"labels in [{labels.min()}, {labels.max()}]"
+        )
     attacked = clean.argmax(1) == labels
     queries = len(texts)
     targets = np.flatnonzero(attacked)
-    pool = {w: candidates(w) for i in targets for w in texts[i].split() if _attackable(w, skip, min_length)}
+    pool = {
+        w: candidates(w)
+        for i in targets
+        for w in texts[i].split()
+        if _attackable(w, skip, min_length)
+    }
 
     def eligible(word: str) -> bool:
         return bool(pool.get(word))
 
     if importance is None:
-        ranked, used = word_importance([texts[i] for i in targets], labels[targets], scorer, eligible, clean[targets])
+        ranked, used = word_importance(
+            [texts[i] for i in targets], labels[targets], scorer, eligible, clean[targets]
+        )
         importance = [[] for _ in texts]
         for i, order in zip(targets, ranked):
             importance[i] = order
@@ -352,12 +424,21 @@ def greedy_attack(
         for i in active:
             position = importance[i][cursor[i]]
             for word in pool.get(words[i][position], []):
-                proposals.append((i, position, word, " ".join(words[i][:position] + [word] + words[i][position + 1:])))
+                proposals.append(
+                    (
+                        i,
+                        position,
+                        word,
+                        " ".join(words[i][:position] + [word] + words[i][position + 1 :]),
+                    )
+                )
         scored = scorer([p[3] for p in proposals]) if proposals else np.empty((0, clean.shape[1]))
         queries += len(proposals)
         best: dict[int, int] = {}
         for j, (i, *_rest) in enumerate(proposals):
-            if scored[j, labels[i]] < (scored[best[i], labels[i]] if i in best else probs[i, labels[i]]):
+            if scored[j, labels[i]] < (
+                scored[best[i], labels[i]] if i in best else probs[i, labels[i]]
+            ):
                 best[i] = j
         for i, j in best.items():
             _, position, word, _text = proposals[j]
@@ -365,17 +446,28 @@ def greedy_attack(
             probs[i] = scored[j]
             changed[i] += 1
         cursor[active] += 1
-        active = [i for i in active if probs[i].argmax() == labels[i] and changed[i] < max_changes
-                  and cursor[i] < len(importance[i])]
+        active = [
+            i
+            for i in active
+            if probs[i].argmax() == labels[i]
+            and changed[i] < max_changes
+            and cursor[i] < len(importance[i])
+        ]
     return AttackResult(
-        texts=list(texts), adversarial_texts=[" ".join(ws) for ws in words], labels=labels,
-        clean_probs=clean, adversarial_probs=probs, attacked=attacked, words_changed=changed,
-        queries=queries, importance=importance,
+        texts=list(texts),
+        adversarial_texts=[" ".join(ws) for ws in words],
+        labels=labels,
+        clean_probs=clean,
+        adversarial_probs=probs,
+        attacked=attacked,
+        words_changed=changed,
+        queries=queries,
+        importance=importance,
     )
 
 
 def classifier_scorer(classifier: Classifier) -> Scorer:
-    """A :data:`Scorer` for a fine-tuned :class:`llmu.train.Classifier` (eval mode, batched)."""
+    """A :data:`Scorer` for a fine-tuned :class:`llmu.predict.Classifier` (eval mode, batched)."""
 
     def score(texts: list[str]) -> np.ndarray:
         return softmax(classifier.logits(Dataset.from_dict({"text": list(texts)})))

@@ -1,4 +1,4 @@
-"""Data augmentation for text: EDA's four word operations, back-translation, and mixup on embeddings.
+"""Text augmentation: EDA's four word operations, back-translation, and mixup on embeddings.
 
 EDA (Wei & Zou 2019) edits whitespace-separated words: synonym replacement, random insertion
 (of a synonym of a word in the text), random swap and random deletion. Synonyms come from a
@@ -12,25 +12,34 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from datasets import Dataset
 from transformers import PreTrainedTokenizerBase
 
-from llmu.models import BackboneNotFoundError, _from_pretrained
+from llmu._checks import (
+    check_fraction,
+    check_int,
+    check_number,
+    check_positive,
+    check_seed,
+)
+from llmu.models import BackboneNotFoundError, _from_pretrained, input_embeddings
 
 Synonyms = Mapping[str, Sequence[str]]
 RandomState = np.random.Generator | int
 
 #: Function words that EDA never replaces and never inserts synonyms of (a short English list).
 STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having
-    he her here hers herself him himself his how i if in into is it its itself just me more most my myself no
-    nor not now of off on once only or other our ours ourselves out over own same she should so some such than
-    that the their theirs them themselves then there these they this those through to too under until up very
-    was we were what when where which while who whom why will with would you your yours yourself yourselves
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
     's n't -- -lrb- -rrb-""".split()
 )
 
@@ -38,16 +47,11 @@ STOPWORDS = frozenset(
 def _rng(rng: RandomState) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
-    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
-        raise ValueError(f"rng must be a numpy Generator or a non-negative integer seed, got {rng!r}")
-    return np.random.default_rng(int(rng))
+    return np.random.default_rng(check_seed(rng, "rng (a numpy Generator or a seed)"))
 
 
-def check_rate(rate: float, name: str = "rate") -> float:
-    """``rate`` as a float in [0, 1], or a ValueError naming the bad value."""
-    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not 0 <= rate <= 1:
-        raise ValueError(f"{name} must be a number in [0, 1] (a fraction of the words), got {rate!r}")
-    return float(rate)
+def _check_rate(rate: float, name: str = "rate") -> float:
+    return check_fraction(rate, name, "It is a fraction of the words.")
 
 
 def _words(text: str) -> list[str]:
@@ -55,7 +59,9 @@ def _words(text: str) -> list[str]:
         raise TypeError(f"text must be a string, got {type(text).__name__}")
     words = text.split()
     if not words:
-        raise ValueError("cannot augment an empty text (it has no words); drop empty examples first")
+        raise ValueError(
+            "cannot augment an empty text (it has no words); drop empty examples first"
+        )
     return words
 
 
@@ -65,15 +71,18 @@ def _n_changes(rate: float, n_words: int) -> int:
 
 
 def _candidates(words: Sequence[str], synonyms: Synonyms) -> list[int]:
-    return [i for i, w in enumerate(words) if w.lower() not in STOPWORDS and synonyms.get(w.lower())]
+    return [
+        i for i, w in enumerate(words) if w.lower() not in STOPWORDS and synonyms.get(w.lower())
+    ]
 
 
 def synonym_replacement(text: str, rate: float, synonyms: Synonyms, rng: RandomState) -> str:
-    """Replace ``max(1, int(rate * n))`` distinct non-stopwords that have synonyms with a random synonym.
+    """Replace ``max(1, int(rate * n))`` distinct non-stopwords that have synonyms with a random
+    synonym.
 
     Like every operation here, it returns the words joined by single spaces, and ``text`` itself
     when the rate is 0."""
-    rate, words, rng = check_rate(rate), _words(text), _rng(rng)
+    rate, words, rng = _check_rate(rate), _words(text), _rng(rng)
     if rate == 0:
         return text
     positions = _candidates(words, synonyms)
@@ -85,8 +94,9 @@ def synonym_replacement(text: str, rate: float, synonyms: Synonyms, rng: RandomS
 
 
 def random_insertion(text: str, rate: float, synonyms: Synonyms, rng: RandomState) -> str:
-    """Insert, ``max(1, int(rate * n))`` times, a synonym of a random non-stopword at a random position."""
-    rate, words, rng = check_rate(rate), _words(text), _rng(rng)
+    """Insert, ``max(1, int(rate * n))`` times, a synonym of a random non-stopword at a random
+    position."""
+    rate, words, rng = _check_rate(rate), _words(text), _rng(rng)
     if rate == 0:
         return text
     sources = [words[i].lower() for i in _candidates(words, synonyms)]
@@ -99,8 +109,9 @@ def random_insertion(text: str, rate: float, synonyms: Synonyms, rng: RandomStat
 
 
 def random_swap(text: str, rate: float, rng: RandomState) -> str:
-    """Swap two random words, ``max(1, int(rate * n))`` times (texts of one word are returned as they are)."""
-    rate, words, rng = check_rate(rate), _words(text), _rng(rng)
+    """Swap two random words, ``max(1, int(rate * n))`` times (texts of one word are returned as
+    they are)."""
+    rate, words, rng = _check_rate(rate), _words(text), _rng(rng)
     if rate == 0:
         return text
     if len(words) < 2:
@@ -112,8 +123,9 @@ def random_swap(text: str, rate: float, rng: RandomState) -> str:
 
 
 def random_deletion(text: str, rate: float, rng: RandomState) -> str:
-    """Delete each word with probability ``rate``; if every word would go, one random word is kept."""
-    rate, words, rng = check_rate(rate), _words(text), _rng(rng)
+    """Delete each word with probability ``rate``; if every word would go, one random word is
+    kept."""
+    rate, words, rng = _check_rate(rate), _words(text), _rng(rng)
     if rate == 0:
         return text
     if len(words) == 1:
@@ -132,14 +144,16 @@ def eda(
     rs: float = 0.1,
     rd: float = 0.1,
 ) -> list[str]:
-    """``n_aug`` EDA variants of ``text``, each made by one operation drawn among those with a rate > 0.
+    """``n_aug`` EDA variants of ``text``, each made by one operation drawn among those with a
+    rate > 0.
 
     ``sr``, ``ri``, ``rs``, ``rd`` are the rates (the paper's alpha) of synonym replacement, random
-    insertion, random swap and random deletion. With every rate 0 the variants are copies of the text.
+    insertion, random swap and random deletion. With every rate 0 the variants are copies of the
+    text.
     """
-    rates = {name: check_rate(value, name) for name, value in {"sr": sr, "ri": ri, "rs": rs, "rd": rd}.items()}
-    if isinstance(n_aug, bool) or not isinstance(n_aug, int) or n_aug < 1:
-        raise ValueError(f"n_aug must be a positive integer, got {n_aug!r}")
+    rates = {"sr": sr, "ri": ri, "rs": rs, "rd": rd}
+    rates = {name: _check_rate(value, name) for name, value in rates.items()}
+    n_aug = check_int(n_aug, "n_aug")
     rng = _rng(rng)
     operations: dict[str, Callable[[str, float], str]] = {
         "sr": lambda t, r: synonym_replacement(t, r, synonyms, rng),
@@ -161,7 +175,8 @@ def augment_dataset(
     text_column: str = "text",
     keep_original: bool = True,
 ) -> Dataset:
-    """A data set with the variants ``augment(text, rng)`` of every example, each with that example's other columns.
+    """A data set with the variants ``augment(text, rng)`` of every example, each with that
+    example's other columns.
 
     Originals come first (when ``keep_original``), then the variants in example order; features
     (e.g. the ClassLabel of ``label``) are kept, so every variant carries its source's label.
@@ -176,7 +191,10 @@ def augment_dataset(
     for i, text in enumerate(rows[text_column]):
         variants = list(augment(text, rng))
         if any(not isinstance(v, str) or not v.strip() for v in variants):
-            raise ValueError(f"the augmentation returned an empty or non-string variant of example {i} ({text!r})")
+            raise ValueError(
+                "the augmentation returned an empty or non-string variant of example "
+                f"{i} ({text!r})"
+            )
         for column, values in rows.items():
             out[column].extend(variants if column == text_column else [values[i]] * len(variants))
     return Dataset.from_dict(out, features=dataset.features)
@@ -194,27 +212,37 @@ def embedding_neighbours(
 
     Candidates are vocabulary entries made of at least ``min_length`` ASCII letters (no ``##``
     sub-words, special tokens or punctuation) that are not stopwords; a neighbour must have cosine
-    similarity ``>= min_similarity``. Words that are not a single vocabulary token, or are stopwords,
-    get no entry. Neighbours are *related* words, not checked synonyms: antonyms ("good"/"bad")
-    are often among them.
+    similarity ``>= min_similarity``. Words that are not a single vocabulary token, or are
+    stopwords, get no entry. Neighbours are *related* words, not checked synonyms: antonyms
+    ("good"/"bad") are often among them.
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    if not -1 <= min_similarity <= 1:
-        raise ValueError(f"min_similarity is a cosine similarity and must be in [-1, 1], got {min_similarity!r}")
+    k = check_int(k, "k")
+    check_number(min_similarity, "min_similarity", -1, 1, hint="It is a cosine similarity.")
     vocab = tokenizer.get_vocab()
     if embeddings.ndim != 2 or embeddings.shape[0] < len(vocab):
-        raise ValueError(f"embeddings must be a (vocabulary size >= {len(vocab)}, dim) matrix, got {tuple(embeddings.shape)}")
+        raise ValueError(
+            f"embeddings must be a (vocabulary size >= {len(vocab)}, dim) matrix, "
+            f"got {tuple(embeddings.shape)}"
+        )
 
     def usable(token: str) -> bool:
-        return token.isascii() and token.isalpha() and len(token) >= min_length and token.lower() not in STOPWORDS
+        return (
+            token.isascii()
+            and token.isalpha()
+            and len(token) >= min_length
+            and token.lower() not in STOPWORDS
+        )
 
     candidates = sorted(t for t in vocab if usable(t))
     queries = sorted({w.lower() for w in words if usable(w.lower()) and w.lower() in vocab})
     if not candidates or not queries:
         return {}
-    table = torch.nn.functional.normalize(embeddings.detach().float()[[vocab[t] for t in candidates]], dim=1)
-    query = torch.nn.functional.normalize(embeddings.detach().float()[[vocab[q] for q in queries]], dim=1)
+    table = torch.nn.functional.normalize(
+        embeddings.detach().float()[[vocab[t] for t in candidates]], dim=1
+    )
+    query = torch.nn.functional.normalize(
+        embeddings.detach().float()[[vocab[q] for q in queries]], dim=1
+    )
     similarity = query @ table.T
     position = {t: j for j, t in enumerate(candidates)}
     similarity[torch.arange(len(queries)), [position[q] for q in queries]] = -2.0  # not itself
@@ -227,36 +255,56 @@ def embedding_neighbours(
     return neighbours
 
 
-def mixup_loss(alpha: float = 0.4, weight: float = 1.0, seed: int = 0) -> Callable[[torch.nn.Module, dict, object], torch.Tensor]:
-    """An ``extra_loss(model, batch, outputs)`` for :func:`llmu.train.train`: mixup on word embeddings.
+@dataclass(eq=False)
+class MixupLoss:
+    """Mixup on word embeddings as an ``extra_loss(model, batch, outputs)`` for
+    :func:`llmu.train.train` (Zhang et al. 2018; on embeddings as in Guo et al. 2019).
 
-    Each step draws ``lam ~ Beta(alpha, alpha)`` and a permutation ``perm`` of the batch, feeds the
-    model ``lam * E[x] + (1 - lam) * E[x[perm]]`` (``E``: the input-embedding layer; attention mask:
-    the union of both), and returns ``weight * (lam * CE(y) + (1 - lam) * CE(y[perm]))``. The clean
-    loss is still added with ``TrainConfig.task_loss_weight``; set it to 0 to train on mixup alone.
+    Each call draws ``lam ~ Beta(alpha, alpha)`` and a permutation ``perm`` of the batch, feeds
+    the model ``lam * E[x] + (1 - lam) * E[x[perm]]`` (``E``: the input-embedding layer;
+    attention mask: the union of both), and returns
+    ``weight * (lam * CE(y) + (1 - lam) * CE(y[perm]))``. The draws come from its own generator
+    seeded with ``seed``. The clean loss is still added with ``TrainConfig.task_loss_weight``;
+    set it to 0 to train on mixup alone.
     """
-    if not alpha > 0:
-        raise ValueError(f"alpha (the Beta(alpha, alpha) parameter) must be > 0, got {alpha!r}")
-    if not weight >= 0:
-        raise ValueError(f"weight must be >= 0, got {weight!r}")
-    rng = _rng(seed)
 
-    def loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], outputs: object) -> torch.Tensor:
+    alpha: float = 0.4
+    weight: float = 1.0
+    seed: int = 0
+    rng: np.random.Generator = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.alpha = check_positive(self.alpha, "alpha", "It is the Beta(alpha, alpha) parameter.")
+        self.weight = check_number(self.weight, "weight", 0)
+        self.rng = _rng(self.seed)
+
+    @property
+    def forward_passes(self) -> int:
+        """Forward passes per batch on top of the clean one."""
+        return 1
+
+    def __call__(
+        self, model: torch.nn.Module, batch: dict[str, torch.Tensor], outputs: object
+    ) -> torch.Tensor:
         labels = batch["labels"]
         if labels.ndim != 1:
-            raise ValueError(f"mixup_loss needs one class label per sequence, got labels of shape {tuple(labels.shape)}")
-        lam = float(rng.beta(alpha, alpha))
-        perm = torch.as_tensor(rng.permutation(len(labels)), device=labels.device)
-        embeds = model.get_input_embeddings()(batch["input_ids"])
+            raise ValueError(
+                "mixup needs one class label per sequence; "
+                f"got labels of shape {tuple(labels.shape)}"
+            )
+        lam = float(self.rng.beta(self.alpha, self.alpha))
+        perm = torch.as_tensor(self.rng.permutation(len(labels)), device=labels.device)
+        embeds = input_embeddings(model)(batch["input_ids"])
         mask = batch.get("attention_mask", torch.ones_like(batch["input_ids"]))
-        inputs = {"inputs_embeds": lam * embeds + (1 - lam) * embeds[perm], "attention_mask": torch.maximum(mask, mask[perm])}
+        inputs = {
+            "inputs_embeds": lam * embeds + (1 - lam) * embeds[perm],
+            "attention_mask": torch.maximum(mask, mask[perm]),
+        }
         if "token_type_ids" in batch:
             inputs["token_type_ids"] = batch["token_type_ids"]
         logits = model(**inputs).logits
         ce = torch.nn.functional.cross_entropy
-        return weight * (lam * ce(logits, labels) + (1 - lam) * ce(logits, labels[perm]))
-
-    return loss
+        return self.weight * (lam * ce(logits, labels) + (1 - lam) * ce(logits, labels[perm]))
 
 
 #: Hub translation models for back-translation through a pivot language (Marian, OPUS-MT).
@@ -278,12 +326,16 @@ def back_translate(
     it in the ``full`` profile only.
     """
     if pivot not in TRANSLATION_MODELS:
-        raise ValueError(f"unknown pivot language {pivot!r}; choose one of {sorted(TRANSLATION_MODELS)}")
+        raise ValueError(
+            f"unknown pivot language {pivot!r}; choose one of {sorted(TRANSLATION_MODELS)}"
+        )
     originals = list(texts)
     if not originals or any(not isinstance(t, str) or not t.strip() for t in originals):
         raise ValueError("back_translate needs a non-empty list of non-empty strings")
     if importlib.util.find_spec("sentencepiece") is None:
-        raise ModuleNotFoundError("back-translation with OPUS-MT (Marian) models needs `pip install sentencepiece`")
+        raise ModuleNotFoundError(
+            "back-translation with OPUS-MT (Marian) models needs `pip install sentencepiece`"
+        )
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
     device = device or torch.device("cpu")
@@ -291,18 +343,32 @@ def back_translate(
     for name in TRANSLATION_MODELS[pivot]:
         try:
             tokenizer = _from_pretrained(AutoTokenizer, name)
-            model = _from_pretrained(AutoModelForSeq2SeqLM, name).to(device).eval()  # type: ignore[attr-defined]
+            model = (
+                _from_pretrained(AutoModelForSeq2SeqLM, name)
+                .to(device)  # type: ignore[attr-defined]
+                .eval()
+            )
         except BackboneNotFoundError as error:
             raise BackboneNotFoundError(
-                f"back-translation needs the translation model {name!r} from the Hugging Face Hub, which is "
-                "not reachable here; it runs in the full profile on a connected machine (or prefetch the model)"
+                f"back-translation needs the translation model {name!r} from the Hugging Face "
+                "Hub, which is not reachable here; it runs in the full profile on a connected "
+                "machine (or prefetch the model)"
             ) from error
         translated = []
         for start in range(0, len(texts), batch_size):
-            encoded = tokenizer(texts[start : start + batch_size], return_tensors="pt", padding=True,  # type: ignore[operator]
-                                truncation=True, max_length=max_length).to(device)
+            encoded = tokenizer(
+                texts[start : start + batch_size],
+                return_tensors="pt",
+                padding=True,  # type: ignore[operator]
+                truncation=True,
+                max_length=max_length,
+            ).to(device)
             with torch.inference_mode():
                 generated = model.generate(**encoded, num_beams=num_beams, max_length=max_length)
-            translated.extend(tokenizer.batch_decode(generated, skip_special_tokens=True))  # type: ignore[attr-defined]
+            translated.extend(
+                tokenizer.batch_decode(  # type: ignore[attr-defined]
+                    generated, skip_special_tokens=True
+                )
+            )
         texts = translated
     return [t if t.strip() else original for t, original in zip(texts, originals)]

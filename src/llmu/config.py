@@ -12,6 +12,9 @@ import numpy as np
 import torch
 
 DATA_DIR_ENV = "LLMU_DATA_DIR"
+NUM_THREADS_ENV = "LLMU_NUM_THREADS"
+#: CPU threads of the quick profile when ``LLMU_NUM_THREADS`` is unset.
+QUICK_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -96,9 +99,13 @@ def select_device(preferred: str = "auto") -> torch.device:
     if preferred not in {"cpu", "cuda", "mps"}:
         raise ValueError(f"unknown device {preferred!r}; use 'auto', 'cpu', 'cuda' or 'mps'")
     if preferred == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but torch sees no CUDA GPU; use 'auto' or 'cpu'")
+        raise ValueError(
+            "device 'cuda' was asked for but torch sees no CUDA GPU; use 'auto' or 'cpu'"
+        )
     if preferred == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device 'mps' was asked for but this torch has no MPS backend; use 'auto' or 'cpu'")
+        raise ValueError(
+            "device 'mps' was asked for but this torch has no MPS backend; use 'auto' or 'cpu'"
+        )
     return torch.device(preferred)
 
 
@@ -107,6 +114,23 @@ def mixed_precision(device: torch.device) -> str:
     if device.type != "cuda":
         return "no"
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def pin_threads(profile: str) -> int:
+    """Set torch's CPU threads: ``LLMU_NUM_THREADS`` if set, else 2 in the quick profile.
+
+    A fixed thread count makes the quick profile's numbers the same on every machine with the
+    same library versions (the order of floating-point sums depends on it). The full profile
+    keeps torch's default unless the variable is set. Returns the thread count in use.
+    """
+    value = os.environ.get(NUM_THREADS_ENV)
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"{NUM_THREADS_ENV}={value!r}; set it to a positive integer, e.g. 2")
+        torch.set_num_threads(int(value))
+    elif profile == "quick":
+        torch.set_num_threads(QUICK_THREADS)
+    return torch.get_num_threads()
 
 
 def seed_everything(seed: int) -> None:

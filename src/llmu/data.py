@@ -29,8 +29,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from datasets import ClassLabel, Dataset, DatasetDict, Features, List, Value, load_dataset, load_from_disk
+from datasets import (
+    ClassLabel,
+    Dataset,
+    DatasetDict,
+    Features,
+    List,
+    Value,
+    load_dataset,
+    load_from_disk,
+)
 
+from llmu._checks import check_fraction, check_int, check_seed
 from llmu.config import DATA_DIR_ENV, data_dir
 
 __all__ = [
@@ -44,21 +54,31 @@ __all__ = [
     "HubSource",
     "clinc150_domains",
     "flip_labels",
-    "select_clinc_domains",
-    "subset_indices",
     "load_amazon",
     "load_clinc150",
     "load_conll2003",
     "load_sst2",
     "load_wnut17",
     "prefetch_dataset",
+    "select_clinc_domains",
+    "subset_indices",
     "take_subset",
     "tokenize_texts",
 ]
 
 SENTIMENT_LABELS: tuple[str, ...] = ("negative", "positive")
 AMAZON_DOMAINS: tuple[str, ...] = ("books", "dvd")
-CONLL2003_TAGS: tuple[str, ...] = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
+CONLL2003_TAGS: tuple[str, ...] = (
+    "O",
+    "B-PER",
+    "I-PER",
+    "B-ORG",
+    "I-ORG",
+    "B-LOC",
+    "I-LOC",
+    "B-MISC",
+    "I-MISC",
+)
 WNUT17_TAGS: tuple[str, ...] = ("O",) + tuple(
     f"{prefix}-{kind}"
     for kind in ("corporation", "creative-work", "group", "location", "person", "product")
@@ -70,10 +90,13 @@ PREFETCH_COMMAND = "python -m llmu prefetch"
 # domains.json is not part of any Hub copy of CLINC150; the Hub path reads it from the
 # authors' repository at the commit the local copy was taken from.
 _CLINC_DOMAINS_URL = (
-    "https://raw.githubusercontent.com/clinc/oos-eval/828f8093932c8fe6ca7936c3d2e52903b1c523de/data/domains.json"
+    "https://raw.githubusercontent.com/clinc/oos-eval/"
+    "828f8093932c8fe6ca7936c3d2e52903b1c523de/data/domains.json"
 )
 
-_SST2_FEATURES = Features({"text": Value("string"), "label": ClassLabel(names=list(SENTIMENT_LABELS))})
+_SST2_FEATURES = Features(
+    {"text": Value("string"), "label": ClassLabel(names=list(SENTIMENT_LABELS))}
+)
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -95,7 +118,8 @@ class HubSource:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """Registry entry: ``load()`` returns the whole data set (Amazon: a DatasetDict keyed by domain)."""
+    """Registry entry: ``load()`` returns the whole data set (Amazon: a DatasetDict keyed by
+    domain)."""
 
     name: str
     folder: str
@@ -109,9 +133,14 @@ class DatasetSpec:
 
 def _fix_hint(name: str) -> str:
     spec = DATASETS[name]
-    local = f"set {DATA_DIR_ENV} to a folder that holds '{spec.folder}/' (the layout of shared/data)"
+    local = (
+        f"set {DATA_DIR_ENV} to a folder that holds '{spec.folder}/' (the layout of shared/data)"
+    )
     if not spec.hub:
-        return f"{local}; `{PREFETCH_COMMAND}` cannot fetch it, because it has no maintained copy on the Hub"
+        return (
+            f"{local}; `{PREFETCH_COMMAND}` cannot fetch it, because it has no maintained copy "
+            "on the Hub"
+        )
     return (
         f"{local}, or run `{PREFETCH_COMMAND}` on a machine that reaches the Hugging Face Hub "
         f"and point {DATA_DIR_ENV} at the folder it writes"
@@ -120,7 +149,9 @@ def _fix_hint(name: str) -> str:
 
 def _not_found(name: str, reason: str) -> DataNotFoundError:
     title = DATASETS[name].title
-    return DataNotFoundError(f"{title} ({name!r}) is not available: {reason}. To fix: {_fix_hint(name)}.")
+    return DataNotFoundError(
+        f"{title} ({name!r}) is not available: {reason}. To fix: {_fix_hint(name)}."
+    )
 
 
 def _require(name: str, path: Path) -> Path:
@@ -186,10 +217,15 @@ def _from_hub(name: str) -> DatasetDict:
     """Download ``name`` from its Hub copies (first that works) and normalise it."""
     spec = DATASETS[name]
     if not spec.hub:
-        raise _not_found(name, "it has no maintained copy on the Hugging Face Hub and LLMU_DATA_DIR is not set")
+        raise _not_found(
+            name, "it has no maintained copy on the Hugging Face Hub and LLMU_DATA_DIR is not set"
+        )
     if _offline_requested() and not _datasets_in_offline_mode():
-        # The variable was set after `datasets` was imported: calling it now could still hit the network.
-        raise _not_found(name, f"{DATA_DIR_ENV} is not set and HF_HUB_OFFLINE forbids the Hugging Face Hub")
+        # The variable was set after `datasets` was imported: calling it now could still hit the
+        # network.
+        raise _not_found(
+            name, f"{DATA_DIR_ENV} is not set and HF_HUB_OFFLINE forbids the Hugging Face Hub"
+        )
     failures: list[tuple[HubSource, Exception]] = []
     for source in spec.hub:
         try:
@@ -212,8 +248,11 @@ def _from_hub(name: str) -> DatasetDict:
     raise _not_found(name, reason) from failures[-1][1]
 
 
-def _from_prefetched(name: str, path: Path, splits: Sequence[str], columns: Sequence[str]) -> DatasetDict:
-    """The copy written by :func:`prefetch_dataset`, loaded into memory (the folder may be read-only)."""
+def _from_prefetched(
+    name: str, path: Path, splits: Sequence[str], columns: Sequence[str]
+) -> DatasetDict:
+    """The copy written by :func:`prefetch_dataset`, loaded into memory (the folder may be
+    read-only)."""
     loaded = load_from_disk(str(path), keep_in_memory=True)
     problem = None
     if not isinstance(loaded, DatasetDict):
@@ -221,17 +260,23 @@ def _from_prefetched(name: str, path: Path, splits: Sequence[str], columns: Sequ
     elif missing := [s for s in splits if s not in loaded]:
         problem = f"it lacks the split(s) {missing}"
     elif bad := [s for s in splits if loaded[s].column_names != list(columns)]:
-        problem = f"split {bad[0]!r} has columns {loaded[bad[0]].column_names}, expected {list(columns)}"
+        problem = (
+            f"split {bad[0]!r} has columns {loaded[bad[0]].column_names}, expected {list(columns)}"
+        )
     if problem:
         raise ValueError(
-            f"prefetched copy of {name!r} at {path} is not usable: {problem}; re-run `{PREFETCH_COMMAND}`"
+            f"prefetched copy of {name!r} at {path} is not usable: {problem}; "
+            f"re-run `{PREFETCH_COMMAND}`"
         )
     assert isinstance(loaded, DatasetDict)
     return DatasetDict({s: loaded[s] for s in splits})
 
 
 def _load(
-    name: str, splits: Sequence[str], columns: Sequence[str], from_files: Callable[[Path], DatasetDict]
+    name: str,
+    splits: Sequence[str],
+    columns: Sequence[str],
+    from_files: Callable[[Path], DatasetDict],
 ) -> DatasetDict:
     folder = _local_root(name)
     if folder is None:
@@ -243,10 +288,12 @@ def _load(
 
 
 def prefetch_dataset(name: str, target_dir: str | os.PathLike[str]) -> Path:
-    """Download ``name`` from the Hub and save it to ``<target_dir>/<folder>/hub/``; return that path.
+    """Download ``name`` from the Hub and save it to ``<target_dir>/<folder>/hub/``; return that
+    path.
 
     ``<folder>`` is ``DATASETS[name].folder`` (the name itself, except ``amazon``, which has no
-    Hub copy and raises DataNotFoundError). Point ``LLMU_DATA_DIR`` at ``target_dir`` to use it offline.
+    Hub copy and raises DataNotFoundError). Point ``LLMU_DATA_DIR`` at ``target_dir`` to use it
+    offline.
     """
     spec = _check_name(name)
     dataset = _from_hub(spec.name)
@@ -282,14 +329,17 @@ def _lines(text: str) -> list[str]:
 
 
 def _label_lookup(feature: Any, names: Sequence[str], what: str) -> Callable[[Any], int]:
-    """Map a Hub column's values (ClassLabel ids, plain ints in our order, or strings) to ids in ``names``."""
+    """Map a Hub column's values (ClassLabel ids, plain ints in our order, or strings) to ids in
+    ``names``."""
     index = {n: i for i, n in enumerate(names)}
 
     def by_name(value: str) -> int:
         try:
             return index[value]
         except KeyError:
-            raise ValueError(f"{what}: unknown label {value!r}; expected one of {list(names)}") from None
+            raise ValueError(
+                f"{what}: unknown label {value!r}; expected one of {list(names)}"
+            ) from None
 
     if isinstance(feature, ClassLabel):
         table = [by_name(n) for n in feature.names]
@@ -346,13 +396,16 @@ def _sst2_from_hub(raw: DatasetDict) -> DatasetDict:
         ds = raw[split]
         to_id = _label_lookup(ds.features["label"], SENTIMENT_LABELS, f"SST-2 {split}")
         rows = ds.select_columns(["sentence", "label"]).to_dict()
-        out[split] = _sentiment_dict([s.strip() for s in rows["sentence"]], [to_id(v) for v in rows["label"]])
+        out[split] = _sentiment_dict(
+            [s.strip() for s in rows["sentence"]], [to_id(v) for v in rows["label"]]
+        )
     return DatasetDict(out)
 
 
 def load_sst2() -> DatasetDict:
-    """SST-2 (GLUE): splits ``train`` and ``validation`` (GLUE dev); columns ``text`` (stripped) and
-    ``label`` (ClassLabel negative/positive). The GLUE test split has no labels and is not loaded."""
+    """SST-2 (GLUE): splits ``train`` and ``validation`` (GLUE dev); columns ``text`` (stripped)
+    and ``label`` (ClassLabel negative/positive). The GLUE test split has no labels and is not
+    loaded."""
     return _load("sst2", ("train", "validation"), ("text", "label"), _sst2_from_files)
 
 
@@ -365,7 +418,8 @@ _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"))
 
 
 def _decode_legacy(raw: bytes) -> str:
-    """UTF-8 if the bytes are valid UTF-8 (this copy is), else cp1252, else latin-1 (never fails)."""
+    """UTF-8 if the bytes are valid UTF-8 (this copy is), else cp1252, else latin-1 (never
+    fails)."""
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
@@ -379,18 +433,23 @@ def _clean_review(text: str) -> str:
 
 
 def _read_reviews(path: Path) -> list[str]:
-    """The ``<review_text>`` of every ``<review>`` block, parsed with regexes (the files are not XML)."""
+    """The ``<review_text>`` of every ``<review>`` block, parsed with regexes (the files are not
+    XML)."""
     text = _decode_legacy(path.read_bytes())
     blocks = list(_REVIEW.finditer(text))
     opened = len(_REVIEW_OPEN.findall(text))
     if opened != len(blocks):
-        raise ValueError(f"{path}: {opened} <review> tags but {len(blocks)} complete <review>...</review> blocks")
+        raise ValueError(
+            f"{path}: {opened} <review> tags but {len(blocks)} complete <review>...</review> blocks"
+        )
     reviews = []
     for block in blocks:
         found = _REVIEW_TEXT.findall(block.group(1))
         if len(found) != 1:
             line = text.count("\n", 0, block.start()) + 1
-            raise ValueError(f"{path}:{line}: review block has {len(found)} <review_text> elements, expected 1")
+            raise ValueError(
+                f"{path}:{line}: review block has {len(found)} <review_text> elements, expected 1"
+            )
         reviews.append(_clean_review(found[0]))
     return reviews
 
@@ -398,17 +457,19 @@ def _read_reviews(path: Path) -> list[str]:
 def load_amazon(domain: str) -> Dataset:
     """Multi-domain Amazon reviews (Blitzer et al. 2007) for ``domain`` in ``AMAZON_DOMAINS``.
 
-    Columns ``text`` and ``label`` (the SST-2 ClassLabel: ``negative.review`` -> 0, ``positive.review``
-    -> 1), negatives first. ``text`` is the ``<review_text>`` only (not the title), with HTML entities
-    such as ``&quot;`` unescaped, zero-width characters removed and whitespace collapsed to single
-    spaces; the U+FFFD characters already present in the files are kept. Local folder only: there is
-    no maintained copy on the Hub.
+    Columns ``text`` and ``label`` (the SST-2 ClassLabel: ``negative.review`` -> 0,
+    ``positive.review`` -> 1), negatives first. ``text`` is the ``<review_text>`` only (not the
+    title), with HTML entities such as ``&quot;`` unescaped, zero-width characters removed and
+    whitespace collapsed to single spaces; the U+FFFD characters already present in the files are
+    kept. Local folder only: there is no maintained copy on the Hub.
     """
     if domain not in AMAZON_DOMAINS:
         raise ValueError(f"unknown Amazon domain {domain!r}; valid domains: {list(AMAZON_DOMAINS)}")
     folder = _local_root("amazon")
     if folder is None:
-        reason = f"{DATA_DIR_ENV} is not set and there is no maintained copy on the Hugging Face Hub"
+        reason = (
+            f"{DATA_DIR_ENV} is not set and there is no maintained copy on the Hugging Face Hub"
+        )
         raise _not_found("amazon", reason)
     domain_dir = _require("amazon", _require("amazon", folder) / domain)
     texts: list[str] = []
@@ -468,15 +529,21 @@ def _build_clinc(
         domains: list[str] = []
         for position, row in enumerate(rows):
             if len(row) != 2 or not isinstance(row[0], str) or not isinstance(row[1], str):
-                raise ValueError(f"{source} [{split}][{position}]: expected [text, intent], found {row!r}")
+                raise ValueError(
+                    f"{source} [{split}][{position}]: expected [text, intent], found {row!r}"
+                )
             text, intent = row
             if (intent == CLINC_OOS) != oos_split or intent not in index:
                 expected = "'oos'" if oos_split else "an in-scope intent listed in domains.json"
-                raise ValueError(f"{source} [{split}][{position}]: intent {intent!r}, expected {expected}")
+                raise ValueError(
+                    f"{source} [{split}][{position}]: intent {intent!r}, expected {expected}"
+                )
             texts.append(text.strip())
             intents.append(index[intent])
             domains.append(CLINC_OOS if oos_split else domain_of[intent])
-        out[split] = Dataset.from_dict({"text": texts, "intent": intents, "domain": domains}, features=features)
+        out[split] = Dataset.from_dict(
+            {"text": texts, "intent": intents, "domain": domains}, features=features
+        )
     return DatasetDict(out)
 
 
@@ -488,7 +555,9 @@ def _clinc_from_files(folder: Path) -> DatasetDict:
     if not isinstance(data, dict) or not set(keys) <= set(data):
         raise ValueError(f"{data_path}: expected a JSON object with the keys {keys}")
     domain_of = _intent_domains(_read_json(domains_path), str(domains_path))
-    return _build_clinc({ours: data[theirs] for ours, theirs in _CLINC_SPLITS.items()}, domain_of, str(data_path))
+    return _build_clinc(
+        {ours: data[theirs] for ours, theirs in _CLINC_SPLITS.items()}, domain_of, str(data_path)
+    )
 
 
 def _fetch_clinc_domains() -> dict[str, str]:
@@ -497,7 +566,9 @@ def _fetch_clinc_domains() -> dict[str, str]:
         with urllib.request.urlopen(_CLINC_DOMAINS_URL, timeout=30) as response:
             mapping = json.loads(response.read().decode("utf-8"))
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise _not_found("clinc150", f"could not download domains.json from {_CLINC_DOMAINS_URL} ({exc})") from exc
+        raise _not_found(
+            "clinc150", f"could not download domains.json from {_CLINC_DOMAINS_URL} ({exc})"
+        ) from exc
     return _intent_domains(mapping, _CLINC_DOMAINS_URL)
 
 
@@ -528,12 +599,17 @@ def load_clinc150() -> DatasetDict:
 
 
 def clinc150_domains(dataset: DatasetDict | None = None) -> dict[str, list[str]]:
-    """Domain -> sorted in-scope intent names, read from ``dataset`` (default: :func:`load_clinc150`).
+    """Domain -> sorted in-scope intent names, read from ``dataset`` (default:
+    :func:`load_clinc150`).
 
     Use it to keep a few domains, e.g. ``ds.filter(lambda d: d in keep, input_columns="domain")``.
     """
     ds = load_clinc150() if dataset is None else dataset
-    if not isinstance(ds, DatasetDict) or "train" not in ds or ds["train"].column_names != list(_CLINC_COLUMNS):
+    if (
+        not isinstance(ds, DatasetDict)
+        or "train" not in ds
+        or ds["train"].column_names != list(_CLINC_COLUMNS)
+    ):
         raise ValueError("expected the DatasetDict returned by load_clinc150()")
     train = ds["train"]
     feature = train.features["intent"]
@@ -561,7 +637,9 @@ def select_clinc_domains(dataset: DatasetDict, domains: Sequence[str]) -> Datase
     names = sorted(intent for domain in set(domains) for intent in known[domain])
     old = dataset["train"].features["intent"]
     new_id = {old.str2int(name): i for i, name in enumerate(names)}
-    features = Features({"text": Value("string"), "intent": ClassLabel(names=names), "domain": Value("string")})
+    features = Features(
+        {"text": Value("string"), "intent": ClassLabel(names=names), "domain": Value("string")}
+    )
     keep = set(domains)
     out = {}
     for split, ds in dataset.items():
@@ -569,7 +647,9 @@ def select_clinc_domains(dataset: DatasetDict, domains: Sequence[str]) -> Datase
             out[split] = ds.map(lambda _: {"intent": -1}, features=features)
         else:
             chosen = ds.filter(lambda domain: domain in keep, input_columns="domain")
-            out[split] = chosen.map(lambda row: {"intent": new_id[row["intent"]]}, features=features)
+            out[split] = chosen.map(
+                lambda row: {"intent": new_id[row["intent"]]}, features=features
+            )
     return DatasetDict(out)
 
 
@@ -645,7 +725,9 @@ def _ner_features(tags: Sequence[str], with_documents: bool) -> Features:
     return Features(features)
 
 
-def _ner_from_hub(raw: DatasetDict, tags: Sequence[str], with_documents: bool, title: str) -> DatasetDict:
+def _ner_from_hub(
+    raw: DatasetDict, tags: Sequence[str], with_documents: bool, title: str
+) -> DatasetDict:
     out = {}
     for split in ("train", "validation", "test"):
         ds = raw[split]
@@ -664,18 +746,29 @@ def _ner_from_hub(raw: DatasetDict, tags: Sequence[str], with_documents: bool, t
 
 
 _CONLL_FILES = {"train": "train.txt", "validation": "valid.txt", "test": "test.txt"}
-_WNUT_FILES = {"train": "wnut17train.conll", "validation": "emerging.dev.conll", "test": "emerging.test.annotated"}
+_WNUT_FILES = {
+    "train": "wnut17train.conll",
+    "validation": "emerging.dev.conll",
+    "test": "emerging.test.annotated",
+}
 
 
 def _ner_from_files(
-    name: str, folder: Path, files: Mapping[str, str], tags: Sequence[str], with_documents: bool, **reader: Any
+    name: str,
+    folder: Path,
+    files: Mapping[str, str],
+    tags: Sequence[str],
+    with_documents: bool,
+    **reader: Any,
 ) -> DatasetDict:
     """Read every split of a CoNLL-style NER data set with :func:`_read_columns`."""
     features = _ner_features(tags, with_documents=with_documents)
     return DatasetDict(
         {
             split: Dataset.from_dict(
-                _read_columns(_require(name, folder / file), tags=tags, docstart=with_documents, **reader),
+                _read_columns(
+                    _require(name, folder / file), tags=tags, docstart=with_documents, **reader
+                ),
                 features=features,
             )
             for split, file in files.items()
@@ -684,7 +777,16 @@ def _ner_from_files(
 
 
 def _conll_from_files(folder: Path) -> DatasetDict:
-    return _ner_from_files("conll2003", folder, _CONLL_FILES, CONLL2003_TAGS, True, n_columns=4, tag_column=3, separator=None)
+    return _ner_from_files(
+        "conll2003",
+        folder,
+        _CONLL_FILES,
+        CONLL2003_TAGS,
+        True,
+        n_columns=4,
+        tag_column=3,
+        separator=None,
+    )
 
 
 def load_conll2003() -> DatasetDict:
@@ -693,11 +795,15 @@ def load_conll2003() -> DatasetDict:
     Columns ``tokens``, ``ner_tags`` (sequence of ClassLabel ``CONLL2003_TAGS``) and ``document_id``
     (0-based, one per ``-DOCSTART-`` line; -1 when loaded from a Hub copy without document ids).
     """
-    return _load("conll2003", tuple(_CONLL_FILES), ("tokens", "ner_tags", "document_id"), _conll_from_files)
+    return _load(
+        "conll2003", tuple(_CONLL_FILES), ("tokens", "ner_tags", "document_id"), _conll_from_files
+    )
 
 
 def _wnut_from_files(folder: Path) -> DatasetDict:
-    return _ner_from_files("wnut17", folder, _WNUT_FILES, WNUT17_TAGS, False, n_columns=2, tag_column=1, separator="\t")
+    return _ner_from_files(
+        "wnut17", folder, _WNUT_FILES, WNUT17_TAGS, False, n_columns=2, tag_column=1, separator="\t"
+    )
 
 
 def load_wnut17() -> DatasetDict:
@@ -718,15 +824,12 @@ def _check_dataset(ds: object, caller: str) -> None:
         raise TypeError(f"{caller} expects a datasets.Dataset, got {type(ds).__name__}")
 
 
-def _check_seed(seed: object) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-
-
 def _class_label(ds: Dataset, column: str, argument: str) -> ClassLabel:
     feature = ds.features.get(column)
     if not isinstance(feature, ClassLabel):
-        raise ValueError(f"{argument}={column!r} must name a ClassLabel column; columns: {dict(ds.features)}")
+        raise ValueError(
+            f"{argument}={column!r} must name a ClassLabel column; columns: {dict(ds.features)}"
+        )
     return feature
 
 
@@ -741,17 +844,18 @@ def take_subset(ds: Dataset, n: int | None, seed: int, stratify_by: str | None =
     return ds if n is None else ds.select(rows)
 
 
-def subset_indices(ds: Dataset, n: int | None, seed: int, stratify_by: str | None = None) -> np.ndarray:
+def subset_indices(
+    ds: Dataset, n: int | None, seed: int, stratify_by: str | None = None
+) -> np.ndarray:
     """The sorted row indices that :func:`take_subset` keeps (``None``: every row), e.g. to pick the
     same rows from predictions already computed for the whole split."""
     _check_dataset(ds, "subset_indices")
-    _check_seed(seed)
+    check_seed(seed)
     if stratify_by is not None:
         _class_label(ds, stratify_by, "stratify_by")
     if n is None:
         return np.arange(len(ds))
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative integer or None, got {n!r}")
+    check_int(n, "n", 0, "Or None for every row.")
     total = len(ds)
     if n > total:
         raise ValueError(f"cannot take {n} examples from a dataset of {total}")
@@ -767,13 +871,17 @@ def subset_indices(ds: Dataset, n: int | None, seed: int, stratify_by: str | Non
         order = np.lexsort((classes, -(exact - quota)))  # largest remainder first, ties by class id
         quota[order[:leftover]] += 1
         chosen = np.concatenate(
-            [rng.choice(np.flatnonzero(labels == c), size=k, replace=False) for c, k in zip(classes, quota)]
+            [
+                rng.choice(np.flatnonzero(labels == c), size=k, replace=False)
+                for c, k in zip(classes, quota)
+            ]
         )
     return np.sort(chosen)
 
 
 def flip_labels(ds: Dataset, rate: float, seed: int, label_column: str = "label") -> Dataset:
-    """A copy of ``ds`` with exactly ``round(rate * len(ds))`` labels changed (synthetic label noise).
+    """A copy of ``ds`` with exactly ``round(rate * len(ds))`` labels changed (synthetic label
+    noise).
 
     The rows to corrupt are drawn without replacement, and each gets a different class drawn
     uniformly from the other ``K - 1`` classes of the ClassLabel column ``label_column``; every
@@ -781,24 +889,28 @@ def flip_labels(ds: Dataset, rate: float, seed: int, label_column: str = "label"
     which rows were flipped, compare the two label columns.
     """
     _check_dataset(ds, "flip_labels")
-    _check_seed(seed)
+    check_seed(seed)
     feature = _class_label(ds, label_column, "label_column")
-    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) or not 0 <= rate <= 1:
-        raise ValueError(f"rate must be a number in [0, 1] (the fraction of labels to flip), got {rate!r}")
+    rate = check_fraction(rate, "rate", "It is the fraction of labels to flip.")
     if feature.num_classes < 2:
         raise ValueError(f"flipping needs at least 2 classes; {label_column!r} has {feature.names}")
     labels = np.asarray(ds[label_column], dtype=np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= feature.num_classes):
         raise ValueError(
-            f"{label_column!r} holds labels outside 0..{feature.num_classes - 1} (e.g. -1, 'no label'); "
+            f"{label_column!r} holds labels outside 0..{feature.num_classes - 1} "
+            "(e.g. -1, 'no label'); "
             "only fully labelled data can be corrupted"
         )
     rng = np.random.default_rng(int(seed))
     chosen = rng.choice(len(labels), size=round(float(rate) * len(labels)), replace=False)
     noisy = labels.copy()
     # Adding an offset in 1..K-1 modulo K moves to each other class with equal probability.
-    noisy[chosen] = (labels[chosen] + rng.integers(1, feature.num_classes, size=chosen.size)) % feature.num_classes
-    corrupted = ds.remove_columns(label_column).add_column(label_column, noisy.tolist(), feature=feature)
+    noisy[chosen] = (
+        labels[chosen] + rng.integers(1, feature.num_classes, size=chosen.size)
+    ) % feature.num_classes
+    corrupted = ds.remove_columns(label_column).add_column(
+        label_column, noisy.tolist(), feature=feature
+    )
     return corrupted.select_columns(ds.column_names)
 
 
@@ -817,9 +929,11 @@ def tokenize_texts(
     if text_column not in ds.column_names:
         raise ValueError(f"no text column {text_column!r}; columns are {ds.column_names}")
     if label_column is not None and label_column not in ds.column_names:
-        raise ValueError(f"no label column {label_column!r}; columns are {ds.column_names} (use label_column=None)")
-    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 2:
-        raise ValueError(f"max_length must be an integer >= 2, got {max_length!r}")
+        raise ValueError(
+            f"no label column {label_column!r}; columns are {ds.column_names} "
+            "(use label_column=None)"
+        )
+    check_int(max_length, "max_length", 2)
 
     def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         encoded = dict(tokenizer(batch[text_column], truncation=True, max_length=max_length))
@@ -827,7 +941,10 @@ def tokenize_texts(
             encoded["labels"] = batch[label_column]
         return encoded
 
-    return ds.map(encode, batched=True, remove_columns=ds.column_names, desc="tokenizing", load_from_cache_file=False)
+    columns = ds.column_names
+    return ds.map(
+        encode, batched=True, remove_columns=columns, desc="tokenizing", load_from_cache_file=False
+    )
 
 
 # --------------------------------------------------------------------------- registry
@@ -837,22 +954,38 @@ DATASETS: dict[str, DatasetSpec] = {
     for spec in (
         DatasetSpec("sst2", "sst2", "SST-2", load_sst2, (HubSource("stanfordnlp/sst2"),)),
         DatasetSpec(
-            "amazon", "amazon_multidomain_sentiment", "Amazon multi-domain sentiment", _load_amazon_all, ()
+            "amazon",
+            "amazon_multidomain_sentiment",
+            "Amazon multi-domain sentiment",
+            _load_amazon_all,
+            (),
         ),
-        DatasetSpec("clinc150", "clinc150", "CLINC150", load_clinc150, (HubSource("clinc/clinc_oos", "plus"),)),
+        DatasetSpec(
+            "clinc150",
+            "clinc150",
+            "CLINC150",
+            load_clinc150,
+            (HubSource("clinc/clinc_oos", "plus"),),
+        ),
         DatasetSpec(
             "conll2003",
             "conll2003",
             "CoNLL-2003",
             load_conll2003,
-            (HubSource("lhoestq/conll2003"), HubSource("eriktks/conll2003", revision="refs/convert/parquet")),
+            (
+                HubSource("lhoestq/conll2003"),
+                HubSource("eriktks/conll2003", revision="refs/convert/parquet"),
+            ),
         ),
         DatasetSpec(
             "wnut17",
             "wnut17",
             "WNUT-17",
             load_wnut17,
-            (HubSource("leondz/wnut_17", revision="refs/convert/parquet"), HubSource("flaitenberger/wnut_17")),
+            (
+                HubSource("leondz/wnut_17", revision="refs/convert/parquet"),
+                HubSource("flaitenberger/wnut_17"),
+            ),
         ),
     )
 }

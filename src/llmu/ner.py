@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -31,15 +31,18 @@ from seqeval.scheme import IOB2, Entities
 from sklearn.model_selection import GroupKFold
 from transformers import PreTrainedTokenizerBase
 
-from llmu.calibration import check_probs, softmax
+from llmu._checks import check_bounds, check_int, check_probs
+from llmu.calibration import TemperatureScaler
 from llmu.config import Profile, seed_everything
 from llmu.models import load_token_classifier, load_tokenizer
-from llmu.train import IGNORE_INDEX, Classifier, TrainConfig, iter_logits, train
+from llmu.predict import IGNORE_INDEX, FineTuned, iter_logits
+from llmu.train import TrainConfig, train
 
 __all__ = [
     "WNUT17_TO_CONLL",
-    "Entity",
     "CrossFittedProbs",
+    "Entity",
+    "EntityOutcomes",
     "NERScores",
     "TokenClassifier",
     "WordScores",
@@ -47,11 +50,12 @@ __all__ = [
     "cross_fit_entity_temperature",
     "decode_tags",
     "entity_correct",
+    "entity_outcomes",
     "evaluate",
     "extract_entities",
     "f1_from_counts",
-    "fit_entity_temperature",
     "fine_tune_token_classifier",
+    "fit_entity_temperature",
     "gold_word_labels",
     "ids_to_tags",
     "map_entity_types",
@@ -86,11 +90,14 @@ def align_labels(word_ids: Sequence[int | None], word_labels: Sequence[int]) -> 
     known = [w for w in word_ids if w is not None]
     if known and max(known) >= len(word_labels):
         raise ValueError(
-            f"word_ids refer to word {max(known)} but there are only {len(word_labels)} word labels; "
-            "pass the labels of the same sentence that was tokenized"
+            f"word_ids refer to word {max(known)} but there are only {len(word_labels)} "
+            "word labels; pass the labels of the same sentence that was tokenized"
         )
     if any(b < a for a, b in zip(known, known[1:])):
-        raise ValueError("word_ids must be non-decreasing (one sentence, words in order); got " + str(list(word_ids)))
+        raise ValueError(
+            "word_ids must be non-decreasing (one sentence, words in order); got "
+            + str(list(word_ids))
+        )
     labels = []
     previous = None
     for word in word_ids:
@@ -112,16 +119,25 @@ def tokenize_and_align(
     ``word_ids`` before training (:func:`fine_tune_token_classifier` does).
     """
     if "tokens" not in split.column_names:
-        raise ValueError(f"expected a 'tokens' column of pre-split words; columns are {split.column_names}")
+        raise ValueError(
+            f"expected a 'tokens' column of pre-split words; columns are {split.column_names}"
+        )
     if tags_column is not None and tags_column not in split.column_names:
-        raise ValueError(f"no tag column {tags_column!r}; columns are {split.column_names} (or pass tags_column=None)")
+        raise ValueError(
+            f"no tag column {tags_column!r}; columns are {split.column_names} "
+            "(or pass tags_column=None)"
+        )
     if not getattr(tokenizer, "is_fast", False):
-        raise ValueError("label alignment needs a fast tokenizer (word_ids()); load it with llmu.models.load_tokenizer")
-    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 3:
-        raise ValueError(f"max_length must be an integer >= 3 (two special tokens and a word); got {max_length!r}")
+        raise ValueError(
+            "label alignment needs a fast tokenizer (word_ids()); "
+            "load it with llmu.models.load_tokenizer"
+        )
+    check_int(max_length, "max_length", 3, "Two special tokens and a word need 3.")
 
     def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        encoded = tokenizer(batch["tokens"], is_split_into_words=True, truncation=True, max_length=max_length)
+        encoded = tokenizer(
+            batch["tokens"], is_split_into_words=True, truncation=True, max_length=max_length
+        )
         out = dict(encoded)
         ids = [encoded.word_ids(i) for i in range(len(batch["tokens"]))]
         out["word_ids"] = [[-1 if w is None else w for w in row] for row in ids]
@@ -129,8 +145,10 @@ def tokenize_and_align(
             out["labels"] = [align_labels(row, tags) for row, tags in zip(ids, batch[tags_column])]
         return out
 
-    return split.map(encode, batched=True, remove_columns=split.column_names, desc="aligning",
-                     load_from_cache_file=False)
+    columns = split.column_names
+    return split.map(
+        encode, batched=True, remove_columns=columns, desc="aligning", load_from_cache_file=False
+    )
 
 
 # --------------------------------------------------------------------------- word-level scores
@@ -138,7 +156,8 @@ def tokenize_and_align(
 
 @dataclass(frozen=True, eq=False)
 class WordScores:
-    """One row of scores (logits or probabilities) per predicted word, for many sentences, stored flat.
+    """One row of scores (logits or probabilities) per predicted word, for many sentences, stored
+    flat.
 
     ``values`` has shape ``(words, C)`` (or ``(S, words, C)`` for S Monte Carlo samples); sentence
     ``i`` owns ``kept[i]`` consecutive rows, its first ``kept[i]`` words. ``n_words[i] - kept[i]``
@@ -151,9 +170,13 @@ class WordScores:
 
     def __post_init__(self) -> None:
         if self.values.ndim not in (2, 3) or self.values.shape[-2] != int(self.kept.sum()):
-            raise ValueError(f"values must have shape ([S,] {int(self.kept.sum())}, C); got {self.values.shape}")
+            raise ValueError(
+                f"values must have shape ([S,] {int(self.kept.sum())}, C); got {self.values.shape}"
+            )
         if (self.kept > self.n_words).any() or (self.kept < 0).any():
-            raise ValueError("kept words must lie between 0 and the number of words of each sentence")
+            raise ValueError(
+                "kept words must lie between 0 and the number of words of each sentence"
+            )
 
     @property
     def n_cut(self) -> int:
@@ -161,16 +184,24 @@ class WordScores:
         return int((self.n_words - self.kept).sum())
 
     def replace(self, values: np.ndarray) -> WordScores:
-        """The same sentences with new per-word values (e.g. probabilities after temperature scaling)."""
+        """The same sentences with new per-word values (e.g. probabilities after temperature
+        scaling)."""
         return WordScores(np.asarray(values), self.kept, self.n_words)
 
     def select(self, sentences: Sequence[int] | np.ndarray) -> WordScores:
         """The scores of the sentences with the given indices, in that order."""
         index = np.asarray(sentences, dtype=int)
         if index.size and (index.min() < 0 or index.max() >= len(self.kept)):
-            raise IndexError(f"sentence indices must lie in [0, {len(self.kept)}); got {index.min()}..{index.max()}")
+            raise IndexError(
+                f"sentence indices must lie in [0, {len(self.kept)}); "
+                f"got {index.min()}..{index.max()}"
+            )
         parts = self.sentences()
-        values = np.concatenate([parts[i] for i in index], axis=-2) if index.size else self.values[..., :0, :]
+        values = (
+            np.concatenate([parts[i] for i in index], axis=-2)
+            if index.size
+            else self.values[..., :0, :]
+        )
         return WordScores(values, self.kept[index], self.n_words[index])
 
     def sentences(self) -> list[np.ndarray]:
@@ -178,11 +209,12 @@ class WordScores:
         return np.split(self.values, np.cumsum(self.kept)[:-1], axis=-2)
 
     def probs(self, temperature: float = 1.0) -> WordScores:
-        """Softmax of ``values / temperature`` (values are logits), averaged over MC samples if any."""
+        """Softmax of ``values / temperature`` (values are logits), averaged over MC samples if
+        any."""
         flat = self.values.reshape(-1, self.values.shape[-1])
         if len(flat) == 0:  # only empty sentences
             return self.replace(np.zeros(self.values.shape[-2:]))
-        p = softmax(flat / temperature).reshape(self.values.shape)
+        p = TemperatureScaler(temperature).predict_proba(flat).reshape(self.values.shape)
         return self.replace(p.mean(axis=0) if p.ndim == 3 else p)
 
 
@@ -198,10 +230,13 @@ def word_logits(
     """The logits at the first sub-token of every word of a :func:`tokenize_and_align` data set.
 
     ``n_words[i]`` is the number of words of sentence ``i`` (to count truncated ones). With
-    ``mc_samples=K`` (inside :func:`llmu.uq.dropout_active`) the values have shape (K, words, C).
+    ``mc_samples=K`` (inside :func:`llmu.predict.dropout_active`) the values have shape
+    (K, words, C).
     """
     if "word_ids" not in encoded.column_names:
-        raise ValueError("encoded has no 'word_ids' column; build it with llmu.ner.tokenize_and_align")
+        raise ValueError(
+            "encoded has no 'word_ids' column; build it with llmu.ner.tokenize_and_align"
+        )
     if len(n_words) != len(encoded):
         raise ValueError(f"n_words has {len(n_words)} entries for {len(encoded)} sentences")
     firsts = []
@@ -214,9 +249,14 @@ def word_logits(
     for indices, logits in iter_logits(model, encoded, tokenizer, batch_size, device, mc_samples):
         values = logits.cpu().numpy()
         if values.ndim != (3 if mc_samples is None else 4):
-            raise ValueError(f"expected a token classifier (logits per token), got logits of shape {values.shape}")
+            raise ValueError(
+                "expected a token classifier (logits per token), "
+                f"got logits of shape {values.shape}"
+            )
         if out is None:
-            out = np.empty((*values.shape[:-3], int(kept.sum()), values.shape[-1]), dtype=np.float32)
+            out = np.empty(
+                (*values.shape[:-3], int(kept.sum()), values.shape[-1]), dtype=np.float32
+            )
         for row, i in enumerate(indices):
             out[..., starts[i] : starts[i + 1], :] = values[..., row, firsts[i], :]
     assert out is not None
@@ -224,10 +264,13 @@ def word_logits(
 
 
 def gold_word_labels(tags: Sequence[Sequence[int]], scores: WordScores) -> np.ndarray:
-    """The gold tag ids of the words that have a prediction, flat, aligned with ``scores.values``."""
+    """The gold tag ids of the words that have a prediction, flat, aligned with
+    ``scores.values``."""
     if len(tags) != len(scores.kept):
         raise ValueError(f"got tags of {len(tags)} sentences for scores of {len(scores.kept)}")
-    return np.array([t for sentence, k in zip(tags, scores.kept) for t in list(sentence)[:k]], dtype=np.int64)
+    return np.array(
+        [t for sentence, k in zip(tags, scores.kept) for t in list(sentence)[:k]], dtype=np.int64
+    )
 
 
 def ids_to_tags(ids: Sequence[Sequence[int]], label_names: Sequence[str]) -> list[list[str]]:
@@ -244,7 +287,9 @@ def decode_tags(probs: WordScores, label_names: Sequence[str]) -> list[list[str]
     """
     names = list(label_names)
     if probs.values.ndim != 2 or probs.values.shape[1] != len(names):
-        raise ValueError(f"expected word probabilities of shape (words, {len(names)}); got {probs.values.shape}")
+        raise ValueError(
+            f"expected word probabilities of shape (words, {len(names)}); got {probs.values.shape}"
+        )
     best = probs.values.argmax(axis=1)
     tags = []
     for start, k, n in zip(np.cumsum(probs.kept) - probs.kept, probs.kept, probs.n_words):
@@ -252,8 +297,11 @@ def decode_tags(probs: WordScores, label_names: Sequence[str]) -> list[list[str]
     return tags
 
 
-def map_entity_types(tags: Sequence[Sequence[str]], mapping: Mapping[str, str | None]) -> list[list[str]]:
-    """Rename entity types in IOB2 tags (``B-person`` -> ``B-PER``); a type mapped to None becomes ``O``.
+def map_entity_types(
+    tags: Sequence[Sequence[str]], mapping: Mapping[str, str | None]
+) -> list[list[str]]:
+    """Rename entity types in IOB2 tags (``B-person`` -> ``B-PER``); a type mapped to None
+    becomes ``O``.
 
     Every type that occurs must be a key of ``mapping``, so no type is dropped by accident.
     """
@@ -266,7 +314,9 @@ def map_entity_types(tags: Sequence[Sequence[str]], mapping: Mapping[str, str | 
                 continue
             prefix, _, kind = tag.partition("-")
             if prefix not in ("B", "I") or kind not in mapping:
-                raise ValueError(f"tag {tag!r} is not B-/I- of a mapped type; mapping has {sorted(mapping)}")
+                raise ValueError(
+                    f"tag {tag!r} is not B-/I- of a mapped type; mapping has {sorted(mapping)}"
+                )
             row.append("O" if mapping[kind] is None else f"{prefix}-{mapping[kind]}")
         out.append(row)
     return out
@@ -287,7 +337,9 @@ class Entity:
 
 
 def _check_tags(tags: Any, name: str) -> list[list[str]]:
-    if isinstance(tags, str) or not all(isinstance(s, Sequence) and not isinstance(s, str) for s in tags):
+    if isinstance(tags, str) or not all(
+        isinstance(s, Sequence) and not isinstance(s, str) for s in tags
+    ):
         raise ValueError(f"{name} must be a list of sentences, each a list of tag strings")
     return [list(s) for s in tags]
 
@@ -315,7 +367,9 @@ def extract_entities(
         if probs.values.size:
             check_probs(probs.values)
         if len(probs.kept) != len(tags) or any(len(t) != n for t, n in zip(tags, probs.n_words)):
-            raise ValueError("tags and probs must describe the same sentences with the same number of words")
+            raise ValueError(
+                "tags and probs must describe the same sentences with the same number of words"
+            )
         rows = probs.sentences()
         index = {name: i for i, name in enumerate(label_names)}
     combine = {"product": np.prod, "mean": np.mean, "min": np.min}[reduce]
@@ -325,7 +379,8 @@ def extract_entities(
             confidence = 1.0
             if probs is not None:
                 p = rows[e.sent_id]
-                # words cut off by truncation (beyond the kept rows) cannot start an entity: they are "O"
+                # words cut off by truncation (beyond the kept rows) cannot start an entity:
+                # they are "O"
                 picked = [p[w, index[tags[e.sent_id][w]]] for w in range(e.start, e.end)]
                 confidence = float(combine(picked))
             entities.append(Entity(e.sent_id, e.start, e.end, e.tag, confidence))
@@ -350,8 +405,7 @@ def fit_entity_temperature(
 
     if logits.values.ndim != 2:
         raise ValueError(f"expected word logits of shape (words, C), got {logits.values.shape}")
-    if not 0 < bounds[0] < bounds[1]:
-        raise ValueError(f"bounds must be (t_min, t_max) with 0 < t_min < t_max; got {bounds}")
+    bounds = check_bounds(bounds)
     tags = decode_tags(logits.probs(), label_names)
     entities = extract_entities(tags)
     if not entities:
@@ -369,17 +423,24 @@ def fit_entity_temperature(
         scaled = z / np.exp(log_t)
         scaled -= scaled.max(axis=1, keepdims=True)
         log_p = scaled[np.arange(len(cols)), cols] - np.log(np.exp(scaled).sum(axis=1))
-        c = np.clip(np.exp(np.bincount(owner, weights=log_p, minlength=len(entities))), eps, 1 - eps)
+        c = np.clip(
+            np.exp(np.bincount(owner, weights=log_p, minlength=len(entities))), eps, 1 - eps
+        )
         return float(-np.mean(np.where(outcome, np.log(c), np.log1p(-c))))
 
-    found = minimize_scalar(loss, bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded",
-                            options={"xatol": 1e-6})
+    found = minimize_scalar(
+        loss,
+        bounds=(np.log(bounds[0]), np.log(bounds[1])),
+        method="bounded",
+        options={"xatol": 1e-6},
+    )
     return float(np.exp(found.x))
 
 
 @dataclass(frozen=True, eq=False)
 class CrossFittedProbs:
-    """Word probabilities, each sentence scaled by a temperature fitted without its group (document).
+    """Word probabilities, each sentence scaled by a temperature fitted without its group
+    (document).
 
     ``probs`` lists the sentences in their original order; ``temperatures[k]`` was fitted on every
     fold but ``k``, and ``fold[i]`` is the fold of sentence ``i``.
@@ -398,7 +459,8 @@ def cross_fit_entity_temperature(
     n_folds: int = 5,
     seed: int = 0,
 ) -> CrossFittedProbs:
-    """Out-of-fold entity temperature scaling, to judge :func:`fit_entity_temperature` on held-out data.
+    """Out-of-fold entity temperature scaling, to judge :func:`fit_entity_temperature` on
+    held-out data.
 
     The sentences are split into ``n_folds`` folds of whole ``groups`` (e.g. documents, so that
     sentences of one article never sit on both sides), shuffled with ``seed`` (scikit-learn's
@@ -414,32 +476,73 @@ def cross_fit_entity_temperature(
         raise ValueError(f"got gold tags of {len(gold)} sentences for logits of {n}")
     group_ids = np.asarray(groups)
     if group_ids.shape != (n,):
-        raise ValueError(f"groups must give one group (e.g. a document id) per sentence: {n}; got shape {group_ids.shape}")
+        raise ValueError(
+            f"groups must give one group (e.g. a document id) per sentence: {n}; "
+            f"got shape {group_ids.shape}"
+        )
     n_groups = len(np.unique(group_ids))
-    if isinstance(n_folds, bool) or not isinstance(n_folds, int) or not 2 <= n_folds <= n_groups:
-        raise ValueError(f"n_folds must be an integer from 2 to the number of groups ({n_groups}); got {n_folds!r}")
+    if check_int(n_folds, "n_folds", 2) > n_groups:
+        raise ValueError(
+            f"n_folds must be at most the number of groups ({n_groups}); got {n_folds!r}"
+        )
     rows: list[np.ndarray] = [np.empty((0, logits.values.shape[1]))] * n
     fold = np.empty(n, dtype=np.int64)
     temperatures = []
     splitter = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     for k, (fit_index, held_index) in enumerate(splitter.split(np.zeros(n), groups=group_ids)):
-        temperature = fit_entity_temperature(logits.select(fit_index), [gold[i] for i in fit_index], label_names)
+        temperature = fit_entity_temperature(
+            logits.select(fit_index), [gold[i] for i in fit_index], label_names
+        )
         temperatures.append(temperature)
         fold[held_index] = k
-        for i, sentence_rows in zip(held_index, logits.select(held_index).probs(temperature).sentences()):
+        for i, sentence_rows in zip(
+            held_index, logits.select(held_index).probs(temperature).sentences()
+        ):
             rows[i] = sentence_rows
-    return CrossFittedProbs(logits.replace(np.concatenate(rows, axis=0)), np.array(temperatures), fold)
+    probs = logits.replace(np.concatenate(rows, axis=0))
+    return CrossFittedProbs(probs, np.array(temperatures), fold)
 
 
 def entity_correct(entities: Sequence[Entity], gold_tags: Sequence[Sequence[str]]) -> np.ndarray:
     """Whether each predicted entity matches a gold entity exactly (same words, same type)."""
-    gold = {e.to_tuple() for s in Entities(_check_tags(gold_tags, "gold_tags"), IOB2, suffix=False).entities for e in s}
+    gold = {
+        e.to_tuple()
+        for s in Entities(_check_tags(gold_tags, "gold_tags"), IOB2, suffix=False).entities
+        for e in s
+    }
     return np.array([(e.sentence, e.type, e.start, e.end) in gold for e in entities], dtype=bool)
+
+
+class EntityOutcomes(NamedTuple):
+    """Per predicted entity: its confidence and whether it is exactly right, from
+    :func:`entity_outcomes`. Unpacks into ``calibration.confidence_reliability(*outcomes)``."""
+
+    confidence: np.ndarray
+    correct: np.ndarray
+
+
+def entity_outcomes(
+    probs: WordScores,
+    gold_tags: Sequence[Sequence[str]],
+    label_names: Sequence[str],
+    reduce: Reduce = "product",
+) -> EntityOutcomes:
+    """Decode word probabilities, extract the predicted entities, and score each against gold.
+
+    The entities are those of :func:`decode_tags` (arg-max tags), their confidences those of
+    :func:`extract_entities` with ``reduce``, their outcomes those of :func:`entity_correct`.
+    A temperature changes the confidences but never the entities, so outcomes computed from
+    probabilities at two temperatures describe the same entities in the same order.
+    """
+    entities = extract_entities(decode_tags(probs, label_names), probs, label_names, reduce)
+    confidence = np.array([e.confidence for e in entities], dtype=np.float64)
+    return EntityOutcomes(confidence, entity_correct(entities, gold_tags))
 
 
 @dataclass(frozen=True)
 class NERScores:
-    """Entity-level micro precision, recall and F1, and the same per entity type (with ``support``)."""
+    """Entity-level micro precision, recall and F1, and the same per entity type (with
+    ``support``)."""
 
     precision: float
     recall: float
@@ -452,15 +555,27 @@ def evaluate(gold_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[st
     both boundaries are exact; invalid ``I-`` fragments are not entities)."""
     gold, pred = _check_tags(gold_tags, "gold_tags"), _check_tags(pred_tags, "pred_tags")
     if len(gold) != len(pred) or any(len(g) != len(p) for g, p in zip(gold, pred)):
-        raise ValueError("gold_tags and pred_tags must have the same sentences with the same number of words")
-    report = classification_report(gold, pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
+        raise ValueError(
+            "gold_tags and pred_tags must have the same sentences with the same number of words"
+        )
+    report = classification_report(
+        gold, pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0
+    )
     micro = report.pop("micro avg")
-    per_type = {name: {k: float(v) for k, v in row.items()} for name, row in report.items() if "avg" not in name}
+    per_type = {
+        name: {k: float(v) for k, v in row.items()}
+        for name, row in report.items()
+        if "avg" not in name
+    }
     per_type = {k: {**v, "f1": v.pop("f1-score")} for k, v in per_type.items()}
-    return NERScores(float(micro["precision"]), float(micro["recall"]), float(micro["f1-score"]), per_type)
+    return NERScores(
+        float(micro["precision"]), float(micro["recall"]), float(micro["f1-score"]), per_type
+    )
 
 
-def sentence_counts(gold_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[str]]) -> np.ndarray:
+def sentence_counts(
+    gold_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[str]]
+) -> np.ndarray:
     """Per sentence: exactly matched entities, predicted entities, gold entities (shape ``(n, 3)``).
 
     Sums over sentences give the micro scores of :func:`evaluate` (:func:`f1_from_counts`), so a
@@ -474,12 +589,19 @@ def sentence_counts(gold_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequ
     sentences = np.array([e.sentence for e in predicted], dtype=np.int64)
     gold_sentences = np.array([e.sentence for e in extract_entities(gold)], dtype=np.int64)
     n = len(gold)
-    return np.stack([np.bincount(sentences, weights=correct, minlength=n), np.bincount(sentences, minlength=n),
-                     np.bincount(gold_sentences, minlength=n)], axis=1).astype(np.int64)
+    return np.stack(
+        [
+            np.bincount(sentences, weights=correct, minlength=n),
+            np.bincount(sentences, minlength=n),
+            np.bincount(gold_sentences, minlength=n),
+        ],
+        axis=1,
+    ).astype(np.int64)
 
 
 def f1_from_counts(counts: np.ndarray) -> float:
-    """Micro F1 ``2 TP / (predicted + gold)`` from :func:`sentence_counts` rows (0 when both are 0)."""
+    """Micro F1 ``2 TP / (predicted + gold)`` from :func:`sentence_counts` rows (0 when both are
+    0)."""
     tp, predicted, gold = np.asarray(counts).sum(axis=0)
     return float(2 * tp / (predicted + gold)) if predicted + gold else 0.0
 
@@ -488,14 +610,21 @@ def f1_from_counts(counts: np.ndarray) -> float:
 
 
 @dataclass
-class TokenClassifier(Classifier):
-    """A fine-tuned token classifier: a :class:`llmu.train.Classifier` whose predictions are per word."""
+class TokenClassifier(FineTuned):
+    """A fine-tuned token classifier: one prediction per word (see :func:`word_logits`)."""
 
     def word_logits(self, split: Dataset, mc_samples: int | None = None) -> WordScores:
         """Logits of every word of ``split`` (a ``tokens`` column); see :func:`word_logits`."""
         encoded = tokenize_and_align(split, self.tokenizer, self.max_length, tags_column=None)
         n_words = [len(t) for t in split["tokens"]]
-        return word_logits(self.model, encoded, self.tokenizer, n_words, self.eval_batch_size, mc_samples=mc_samples)
+        return word_logits(
+            self.model,
+            encoded,
+            self.tokenizer,
+            n_words,
+            self.eval_batch_size,
+            mc_samples=mc_samples,
+        )
 
 
 def fine_tune_token_classifier(
@@ -515,11 +644,18 @@ def fine_tune_token_classifier(
     feature = train_split.features.get(tags_column)
     inner = getattr(feature, "feature", None)
     if not isinstance(inner, ClassLabel):
-        raise ValueError(f"{tags_column!r} must be a sequence of ClassLabel tags; features are {dict(train_split.features)}")
+        raise ValueError(
+            f"{tags_column!r} must be a sequence of ClassLabel tags; "
+            f"features are {dict(train_split.features)}"
+        )
     seed_everything(seed)
     tokenizer = load_tokenizer(profile.backbone)
     model = load_token_classifier(profile.backbone, inner.names)
-    encoded = tokenize_and_align(train_split, tokenizer, profile.max_length, tags_column).remove_columns("word_ids")
+    encoded = tokenize_and_align(
+        train_split, tokenizer, profile.max_length, tags_column
+    ).remove_columns("word_ids")
     config = TrainConfig.from_profile(profile, seed, **train_overrides)
     result = train(model, encoded, tokenizer, config, device=device)
-    return TokenClassifier(model, tokenizer, list(inner.names), profile.max_length, profile.eval_batch_size, result)
+    return TokenClassifier(
+        model, tokenizer, list(inner.names), profile.max_length, profile.eval_batch_size, result
+    )

@@ -37,13 +37,18 @@ def plot_reliability(
     ax: Axes | None = None,
     title: str | None = None,
     histogram: bool = True,
+    xlabel: str = CONFIDENCE_LABEL,
+    ylabel: str = "accuracy",
 ) -> Axes:
-    """Reliability diagram: per-bin accuracy against confidence, with the diagonal of perfect calibration.
+    """Reliability diagram: per-bin accuracy against confidence, and the diagonal of perfect
+    calibration.
 
     One diagram: accuracy bars plus hatched bars for the gap to the bin's mean confidence.
     Several (e.g. before/after temperature scaling): translucent accuracy bars and a marker
     line at (mean confidence, accuracy) for each. The legend gives each diagram's ECE. With
-    ``histogram=True`` a panel below shows how many examples fall in each bin.
+    ``histogram=True`` a panel below shows how many examples fall in each bin. ``xlabel``
+    (both panels) and ``ylabel`` name the axes, e.g. ``"entity confidence"`` and ``"fraction of
+    entities exactly right"`` for :func:`llmu.calibration.confidence_reliability` data.
     Returns the main Axes (the histogram Axes is ``ax.histogram_ax``).
     """
     items = _as_list(data)
@@ -52,7 +57,9 @@ def plot_reliability(
     if labels is None:
         labels = ["model"] if len(items) == 1 else [f"model {i + 1}" for i in range(len(items))]
     if len(labels) != len(items):
-        raise ValueError(f"got {len(labels)} labels for {len(items)} diagrams; pass one label per diagram.")
+        raise ValueError(
+            f"got {len(labels)} labels for {len(items)} diagrams; pass one label per diagram."
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 5.5 if histogram else 4.5))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -97,17 +104,16 @@ def plot_reliability(
         else:
             ax.plot(d.confidence[full], d.accuracy[full], "o-", color=color, ms=4, lw=1.2)
         if hist_ax is not None:
-            hist_ax.stairs(
-                d.counts, d.edges, color=color, fill=single, alpha=0.6 if single else 1.0, label=name
-            )
+            alpha = 0.6 if single else 1.0
+            hist_ax.stairs(d.counts, d.edges, color=color, fill=single, alpha=alpha, label=name)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel(CONFIDENCE_LABEL)
-    ax.set_ylabel("accuracy")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title or "Reliability diagram")
     ax.legend(loc="upper left", fontsize="small")
     if hist_ax is not None:
-        hist_ax.set_xlabel(CONFIDENCE_LABEL)
+        hist_ax.set_xlabel(xlabel)
         hist_ax.set_ylabel("count")
         hist_ax.set_xlim(0, 1)
     ax.histogram_ax = hist_ax  # type: ignore[attr-defined]
@@ -163,8 +169,10 @@ def plot_alignment(
     a real label are solid, lines to ignored sub-tokens dotted.
     """
     if not len(tokens) == len(word_ids) == len(token_labels):
-        raise ValueError(f"tokens, word_ids and token_labels must have one entry per token; got lengths "
-                         f"{len(tokens)}, {len(word_ids)}, {len(token_labels)}")
+        raise ValueError(
+            f"tokens, word_ids and token_labels must have one entry per token; got lengths "
+            f"{len(tokens)}, {len(word_ids)}, {len(token_labels)}"
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(max(6.0, 0.95 * len(tokens)), 2.8))
     spans: dict[int, list[int]] = {}
@@ -174,16 +182,45 @@ def plot_alignment(
     box = {"boxstyle": "round,pad=0.3", "lw": 0.8}
     for w, positions in spans.items():
         x = float(np.mean(positions))
-        ax.text(x, 1.0, words[w], ha="center", va="center", fontsize="small", bbox={**box, "fc": "#dbe9f6"})
+        ax.text(
+            x,
+            1.0,
+            words[w],
+            ha="center",
+            va="center",
+            fontsize="small",
+            bbox={**box, "fc": "#dbe9f6"},
+        )
         for j in positions:
             ignored = token_labels[j] == "-100"
-            ax.plot([x, j], [0.88, 0.12], color="gray" if ignored else "tab:blue", ls=":" if ignored else "-", lw=1)
+            ax.plot(
+                [x, j],
+                [0.88, 0.12],
+                color="gray" if ignored else "tab:blue",
+                ls=":" if ignored else "-",
+                lw=1,
+            )
     for j, (token, label) in enumerate(zip(tokens, token_labels)):
         ignored = label == "-100"
-        ax.text(j, 0.0, token, ha="center", va="center", fontsize="small",
-                bbox={**box, "fc": "#eeeeee" if ignored else "#fde9c9"})
-        ax.text(j, -0.35, label, ha="center", va="center", fontsize="small", color="gray" if ignored else "black",
-                rotation=30)
+        ax.text(
+            j,
+            0.0,
+            token,
+            ha="center",
+            va="center",
+            fontsize="small",
+            bbox={**box, "fc": "#eeeeee" if ignored else "#fde9c9"},
+        )
+        ax.text(
+            j,
+            -0.35,
+            label,
+            ha="center",
+            va="center",
+            fontsize="small",
+            color="gray" if ignored else "black",
+            rotation=30,
+        )
     ax.set_xlim(-0.7, len(tokens) - 0.3)
     ax.set_ylim(-0.6, 1.2)
     ax.set_yticks([1.0, 0.0, -0.35], ["words", "sub-tokens", "training label"])

@@ -11,7 +11,8 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,6 @@ import torch
 from accelerate import Accelerator
 from datasets import ClassLabel, Dataset, Value
 from safetensors.torch import load_file, load_model, save_file, save_model
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 from transformers.trainer_pt_utils import get_length_grouped_indices
@@ -28,18 +28,31 @@ from transformers.trainer_pt_utils import get_length_grouped_indices
 from llmu.config import Profile, mixed_precision, seed_everything, select_device
 from llmu.data import tokenize_texts
 from llmu.models import load_classifier, load_tokenizer
+from llmu.predict import Classifier, batch_loader
 
-#: Columns the tokenizer pads; any other numeric column is stacked (or, if ragged, padded with -100).
-TOKEN_COLUMNS = ("input_ids", "attention_mask", "token_type_ids")
-IGNORE_INDEX = -100
 
-#: ``extra_loss(model, batch, outputs) -> loss`` is added to ``task_loss_weight * outputs.loss``.
-ExtraLoss = Callable[[torch.nn.Module, dict[str, torch.Tensor], object], torch.Tensor]
+@runtime_checkable
+class ExtraLoss(Protocol):
+    """An extra term of the training loss, added to ``task_loss_weight * outputs.loss`` each step.
+
+    The course's hooks are dataclasses built from keyword settings, checked on construction,
+    with ``forward_passes`` (forward passes per batch on top of the clean one):
+    :class:`llmu.distill.DistillationLoss`, :class:`llmu.augment.MixupLoss`,
+    :class:`llmu.adversarial.EmbeddingAdversary`. A plain function of the same call works too.
+    """
+
+    def __call__(
+        self, model: torch.nn.Module, batch: dict[str, torch.Tensor], outputs: Any
+    ) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters of :func:`train`. ``max_steps`` caps optimizer steps (benchmarks, tests)."""
+    """Hyper-parameters of :func:`train`.
+
+    Training runs ``epochs`` passes over the data, or exactly ``max_steps`` optimizer steps
+    when that is set (``epochs`` is then ignored; the data is cycled as often as needed).
+    """
 
     epochs: float = 1.0
     batch_size: int = 32
@@ -68,7 +81,8 @@ class TrainConfig:
             "mixed_precision must be 'auto', 'no', 'fp16' or 'bf16'": self.mixed_precision
             in {"auto", "no", "fp16", "bf16"},
             "max_steps must be >= 1 or None": self.max_steps is None or self.max_steps >= 1,
-            "checkpoint_every needs checkpoint_dir": self.checkpoint_every is None or self.checkpoint_dir is not None,
+            "checkpoint_every needs checkpoint_dir": self.checkpoint_every is None
+            or self.checkpoint_dir is not None,
         }
         failed = [message for message, ok in checks.items() if not ok]
         if failed:
@@ -76,7 +90,7 @@ class TrainConfig:
 
     @classmethod
     def from_profile(cls, profile: Profile, seed: int, **overrides: object) -> TrainConfig:
-        """The profile's epochs, batch size, learning rate, weight decay and warm-up, plus overrides."""
+        """The profile's epochs, batch size, learning rate, decay and warm-up, then overrides."""
         base = {
             "epochs": profile.epochs,
             "batch_size": profile.batch_size,
@@ -107,27 +121,6 @@ class TrainResult:
 EvalCallback = Callable[[int, torch.nn.Module], dict[str, float]]
 
 
-def collate(features: list[dict], tokenizer: PreTrainedTokenizerBase) -> dict[str, torch.Tensor]:
-    """Pad a list of tokenized examples to the longest one (dynamic padding)."""
-    if not features:
-        raise ValueError("cannot collate an empty batch")
-    token_part = [{k: f[k] for k in TOKEN_COLUMNS if k in f} for f in features]
-    batch = dict(tokenizer.pad(token_part, return_tensors="pt"))
-    length = batch["input_ids"].shape[1]
-    for key in features[0]:
-        if key in TOKEN_COLUMNS:
-            continue
-        values = [f[key] for f in features]
-        if isinstance(values[0], list | tuple) and key == "labels":
-            padded = torch.full((len(values), length), IGNORE_INDEX, dtype=torch.long)
-            for row, value in enumerate(values):
-                padded[row, : len(value)] = torch.as_tensor(value, dtype=torch.long)
-            batch[key] = padded
-        else:
-            batch[key] = torch.as_tensor(np.asarray(values))
-    return batch
-
-
 def model_columns(dataset: Dataset) -> list[str]:
     """The columns of a tokenized data set that go into batches (strings are left out)."""
     if "input_ids" not in dataset.column_names:
@@ -135,10 +128,14 @@ def model_columns(dataset: Dataset) -> list[str]:
             f"the data set is not tokenized (columns {dataset.column_names}); tokenize it first"
         )
     text = {"string", "large_string"}
-    return [c for c, f in dataset.features.items() if not (isinstance(f, Value) and f.dtype in text)]
+    return [
+        c for c, f in dataset.features.items() if not (isinstance(f, Value) and f.dtype in text)
+    ]
 
 
-def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int, group_by_length: bool) -> list[list[int]]:
+def epoch_batches(
+    lengths: Sequence[int], batch_size: int, seed: int, epoch: int, group_by_length: bool
+) -> list[list[int]]:
     """The batches (lists of example indices) of one epoch: a pure function of seed and epoch."""
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     if group_by_length:
@@ -146,13 +143,6 @@ def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int
     else:
         order = torch.randperm(len(lengths), generator=generator).tolist()
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def _loader(data: Dataset, batches: list[list[int]], tokenizer: PreTrainedTokenizerBase) -> DataLoader:
-    # A private generator: creating an iterator must not draw from the global RNG, or dropout
-    # masks after a resume (or after an evaluation) would differ from an uninterrupted run.
-    return DataLoader(data, batch_sampler=batches, collate_fn=lambda f: collate(f, tokenizer),
-                      generator=torch.Generator())
 
 
 def train(
@@ -175,7 +165,9 @@ def train(
     if "labels" not in dataset.column_names and extra_loss is None:
         raise ValueError("the training set has no 'labels' column and no extra_loss was given")
     device = device or select_device()
-    precision = mixed_precision(device) if config.mixed_precision == "auto" else config.mixed_precision
+    precision = (
+        mixed_precision(device) if config.mixed_precision == "auto" else config.mixed_precision
+    )
     accelerator = Accelerator(
         cpu=device.type == "cpu",
         mixed_precision=precision,
@@ -185,33 +177,44 @@ def train(
     data = dataset.with_format(columns=columns)
     lengths = [len(ids) for ids in dataset["input_ids"]]
     batches_per_epoch = math.ceil(len(dataset) / config.batch_size)
-    total_steps = math.ceil(config.epochs * batches_per_epoch / config.grad_accum_steps)
-    if config.max_steps is not None:
-        total_steps = min(total_steps, config.max_steps)
+    total_steps = config.max_steps or math.ceil(
+        config.epochs * batches_per_epoch / config.grad_accum_steps
+    )
 
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        [
+            {"params": decay, "weight_decay": config.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
         lr=config.learning_rate,
         fused=device.type in {"cpu", "cuda"},  # one kernel for all parameters, as Trainer's default
     )
-    scheduler = get_linear_schedule_with_warmup(optimizer, round(config.warmup_ratio * total_steps), total_steps)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, round(config.warmup_ratio * total_steps), total_steps
+    )
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
     state = {"step": 0, "batch": 0, "losses": [], "examples": 0, "evaluations": []}
     checkpoint = Path(config.checkpoint_dir) if config.checkpoint_dir else None
     if checkpoint is not None and (checkpoint / "trainer_state.json").is_file():
-        state = _load_checkpoint(checkpoint, accelerator.unwrap_model(model), optimizer, scheduler, config)
+        state = _load_checkpoint(
+            checkpoint, accelerator.unwrap_model(model), optimizer, scheduler, config
+        )
 
     model.train()
-    progress = tqdm(total=total_steps, initial=state["step"], desc="training", disable=not config.progress)
+    progress = tqdm(
+        total=total_steps, initial=state["step"], desc="training", disable=not config.progress
+    )
     started = time.perf_counter()
     running_loss = 0.0
     while state["step"] < total_steps:
         epoch, first = divmod(state["batch"], batches_per_epoch)
-        batches = epoch_batches(lengths, config.batch_size, config.seed, epoch, config.group_by_length)
-        loader = _loader(data, batches[first:], tokenizer)
+        batches = epoch_batches(
+            lengths, config.batch_size, config.seed, epoch, config.group_by_length
+        )
+        loader = batch_loader(data, batches[first:], tokenizer)
         for batch in loader:
             batch = {k: v.to(accelerator.device) for k, v in batch.items()}
             with accelerator.accumulate(model):
@@ -238,15 +241,23 @@ def train(
             step = state["step"]
             if config.eval_every and step % config.eval_every == 0 and step < total_steps:
                 state["evaluations"].append(_evaluate(callbacks, step, model))
-            if checkpoint is not None and config.checkpoint_every and step % config.checkpoint_every == 0:
-                _save_checkpoint(checkpoint, accelerator.unwrap_model(model), optimizer, scheduler, state, config)
+            if (
+                checkpoint is not None
+                and config.checkpoint_every
+                and step % config.checkpoint_every == 0
+            ):
+                _save_checkpoint(
+                    checkpoint, accelerator.unwrap_model(model), optimizer, scheduler, state, config
+                )
             if step >= total_steps:
                 break
     progress.close()
     if callbacks:
         state["evaluations"].append(_evaluate(callbacks, state["step"], model))
     if checkpoint is not None:
-        _save_checkpoint(checkpoint, accelerator.unwrap_model(model), optimizer, scheduler, state, config)
+        _save_checkpoint(
+            checkpoint, accelerator.unwrap_model(model), optimizer, scheduler, state, config
+        )
     model.eval()
     return TrainResult(
         steps=state["step"],
@@ -257,7 +268,9 @@ def train(
     )
 
 
-def _evaluate(callbacks: Sequence[EvalCallback], step: int, model: torch.nn.Module) -> dict[str, float]:
+def _evaluate(
+    callbacks: Sequence[EvalCallback], step: int, model: torch.nn.Module
+) -> dict[str, float]:
     was_training = model.training
     model.eval()
     record: dict[str, float] = {"step": step}
@@ -275,14 +288,17 @@ def _save_checkpoint(
     state: dict,
     config: TrainConfig,
 ) -> None:
-    """Write the checkpoint to a temporary folder, then swap it in, so a kill never leaves half of one."""
+    """Write the checkpoint to a temporary folder, then swap it in: a kill never leaves half."""
     staging = directory.with_name(directory.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     save_model(model, str(staging / "model.safetensors"))
     optim_state = optimizer.state_dict()
-    tensors = {f"{pid}.{key}": value.detach().cpu().contiguous()
-               for pid, values in optim_state["state"].items() for key, value in values.items()}
+    tensors = {
+        f"{pid}.{key}": value.detach().cpu().contiguous()
+        for pid, values in optim_state["state"].items()
+        for key, value in values.items()
+    }
     tensors["rng.torch"] = torch.get_rng_state()
     save_file(tensors, str(staging / "optimizer.safetensors"))
     meta = {
@@ -304,12 +320,18 @@ def _load_checkpoint(
     config: TrainConfig,
 ) -> dict:
     meta = json.loads((directory / "trainer_state.json").read_text(encoding="utf-8"))
-    saved = {k: v for k, v in meta["config"].items() if k not in {"max_steps", "progress", "checkpoint_every", "eval_every"}}
+    saved = {
+        k: v
+        for k, v in meta["config"].items()
+        if k not in {"max_steps", "progress", "checkpoint_every", "eval_every"}
+    }
     current = {k: v for k, v in asdict(config).items() if k in saved}
     if saved != current:
         changed = sorted(k for k in saved if saved[k] != current[k])
-        raise ValueError(f"checkpoint in {directory} was made with a different TrainConfig ({changed}); "
-                         "use another checkpoint_dir or delete it")
+        raise ValueError(
+            f"checkpoint in {directory} was made with a different TrainConfig ({changed}); "
+            "use another checkpoint_dir or delete it"
+        )
     missing, unexpected = load_model(model, str(directory / "model.safetensors"), strict=True)
     tensors = load_file(str(directory / "optimizer.safetensors"))
     torch.set_rng_state(tensors.pop("rng.torch"))
@@ -320,103 +342,6 @@ def _load_checkpoint(
     optimizer.load_state_dict({"state": optim_state, "param_groups": meta["param_groups"]})
     scheduler.load_state_dict(meta["scheduler"])
     return {k: meta[k] for k in ("step", "batch", "losses", "examples", "evaluations")}
-
-
-def _check_mc_samples(mc_samples: int | None) -> int:
-    if mc_samples is None:
-        return 1
-    if isinstance(mc_samples, bool) or not isinstance(mc_samples, (int, np.integer)) or mc_samples < 1:
-        raise ValueError(f"mc_samples must be a positive integer (stochastic passes per example) or None; got {mc_samples!r}")
-    return int(mc_samples)
-
-
-@torch.inference_mode()
-def iter_logits(
-    model: torch.nn.Module,
-    dataset: Dataset,
-    tokenizer: PreTrainedTokenizerBase,
-    batch_size: int = 128,
-    device: torch.device | None = None,
-    mc_samples: int | None = None,
-) -> Iterator[tuple[list[int], torch.Tensor]]:
-    """Yield ``(indices, logits)`` batch by batch over a tokenized ``dataset``, shortest examples first.
-
-    ``indices`` are the rows of ``dataset`` in the batch. Without ``mc_samples`` the model is
-    switched to eval mode and ``logits`` has shape ``(batch, ...)`` (``(batch, classes)`` for a
-    sequence classifier, ``(batch, tokens, classes)`` for a token classifier, tokens padded).
-    With ``mc_samples=K`` the model's modes are left alone -- call it inside
-    :func:`llmu.uq.dropout_active` -- and each example is repeated K times along the batch
-    dimension, so one forward pass draws K independent dropout masks per example; ``logits``
-    then has shape ``(K, batch, ...)``. A batch holds about ``batch_size`` rows either way
-    (``batch_size // K`` examples when sampling), so memory does not grow with K.
-    """
-    if len(dataset) == 0:
-        raise ValueError("cannot predict on an empty data set")
-    copies = _check_mc_samples(mc_samples)
-    device = device or next(model.parameters()).device
-    model.to(device)
-    if mc_samples is None:
-        model.eval()
-    elif not model.training:
-        raise ValueError("mc_samples draws dropout samples, but the model is in eval mode (dropout off); "
-                         "call it inside `with llmu.uq.dropout_active(model):`")
-    inputs = dataset.with_format(columns=[c for c in TOKEN_COLUMNS if c in dataset.column_names])
-    order = np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable")
-    per_batch = max(1, batch_size // copies)
-    batches = [order[i : i + per_batch].tolist() for i in range(0, len(order), per_batch)]
-    for batch_indices, batch in zip(batches, _loader(inputs, batches, tokenizer)):
-        # repeat(K, 1): rows are [all examples, copy 1], [all examples, copy 2], ... -> view as (K, batch)
-        rows = {k: v.to(device).repeat(copies, *([1] * (v.ndim - 1))) for k, v in batch.items()}
-        logits = model(**rows).logits.float()
-        yield batch_indices, logits if mc_samples is None else logits.view(copies, len(batch_indices), *logits.shape[1:])
-
-
-def predict_logits(
-    model: torch.nn.Module,
-    dataset: Dataset,
-    tokenizer: PreTrainedTokenizerBase,
-    batch_size: int = 128,
-    device: torch.device | None = None,
-    mc_samples: int | None = None,
-) -> np.ndarray:
-    """Logits of a sequence classifier for every example of a tokenized ``dataset``, in its order.
-
-    Batches are sorted by length internally for speed and put back in order. Without
-    ``mc_samples`` the model is switched to eval mode (dropout off) and the result has shape
-    (examples, classes). With ``mc_samples=K`` (inside :func:`llmu.uq.dropout_active`) it has
-    shape (K, examples, classes): K stochastic passes, batched (see :func:`iter_logits`).
-    """
-    result: np.ndarray | None = None
-    for batch_indices, logits in iter_logits(model, dataset, tokenizer, batch_size, device, mc_samples):
-        values = logits.cpu().numpy()
-        if values.ndim != (2 if mc_samples is None else 3):
-            raise ValueError(f"predict_logits expects a sequence classifier (logits of shape (batch, classes)), got {tuple(logits.shape)}; "
-                             "for token classifiers use iter_logits")
-        if result is None:
-            result = np.empty((*values.shape[:-2], len(dataset), values.shape[-1]), dtype=np.float32)
-        result[..., batch_indices, :] = values
-    assert result is not None
-    return result
-
-
-@dataclass
-class Classifier:
-    """A fine-tuned sequence classifier with what it takes to use it on new text."""
-
-    model: torch.nn.Module
-    tokenizer: PreTrainedTokenizerBase
-    label_names: list[str]
-    max_length: int
-    eval_batch_size: int
-    result: TrainResult
-
-    def logits(self, split: Dataset, text_column: str = "text", mc_samples: int | None = None) -> np.ndarray:
-        """Logits of shape (examples, classes) for the texts of ``split``, in its order.
-
-        With ``mc_samples=K`` (inside :func:`llmu.uq.dropout_active`): shape (K, examples, classes).
-        """
-        encoded = tokenize_texts(split, self.tokenizer, self.max_length, text_column, label_column=None)
-        return predict_logits(self.model, encoded, self.tokenizer, self.eval_batch_size, mc_samples=mc_samples)
 
 
 def fine_tune_classifier(
@@ -436,12 +361,16 @@ def fine_tune_classifier(
     """
     feature = train_split.features.get(label_column)
     if not isinstance(feature, ClassLabel):
-        raise ValueError(f"{label_column!r} must be a ClassLabel column of the training split; "
-                         f"features are {dict(train_split.features)}")
+        raise ValueError(
+            f"{label_column!r} must be a ClassLabel column of the training split; "
+            f"features are {dict(train_split.features)}"
+        )
     seed_everything(seed)
     tokenizer = load_tokenizer(profile.backbone)
     model = load_classifier(profile.backbone, feature.names)
     encoded = tokenize_texts(train_split, tokenizer, profile.max_length, label_column=label_column)
     config = TrainConfig.from_profile(profile, seed, **train_overrides)
     result = train(model, encoded, tokenizer, config, extra_loss=extra_loss, device=device)
-    return Classifier(model, tokenizer, list(feature.names), profile.max_length, profile.eval_batch_size, result)
+    return Classifier(
+        model, tokenizer, list(feature.names), profile.max_length, profile.eval_batch_size, result
+    )

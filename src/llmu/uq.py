@@ -1,5 +1,5 @@
-"""Uncertainty quantification: MC dropout, deep ensembles, the entropy decomposition, out-of-scope
-detection metrics, split conformal prediction and selective prediction.
+"""Uncertainty quantification on arrays: the entropy decomposition, out-of-scope detection
+metrics, split conformal prediction and selective prediction.
 
 Samples of predictive distributions (MC-dropout passes or ensemble members) are arrays of shape
 ``(S, N, C)``: S samples, N examples, C classes. Out-of-scope (OOS) detection metrics treat
@@ -15,18 +15,21 @@ about one predicted probability.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import torch
 
-from datasets import Dataset
-
-from llmu.calibration import check_binary, check_labels, check_probs, check_vector, softmax, to_numpy
-from llmu.train import Classifier
+from llmu._checks import (
+    check_binary,
+    check_choice,
+    check_int,
+    check_labels,
+    check_number,
+    check_probs,
+    check_vector,
+    to_numpy,
+)
 
 Method = Literal["lac", "aps"]
 
@@ -42,89 +45,21 @@ __all__ = [
     "conformal_quantile",
     "conformal_scores",
     "coverage",
-    "dropout_active",
-    "ensemble_probs",
+    "coverage_over_splits",
     "entropy",
     "entropy_decomposition",
     "fpr_at_tpr",
-    "mc_dropout_probs",
-    "oos_threshold",
-    "roc_curve",
     "mean_set_size",
+    "oos_threshold",
     "prediction_sets",
     "risk_coverage_curve",
+    "roc_curve",
     "selective_accuracy",
     "split_conformal",
     "threshold_metrics",
 ]
 
 _EPS = 1e-9  # absorbs float error in (n+1)(1-alpha) and coverage*n before ceil
-
-
-# --------------------------------------------------------------------------- MC dropout
-
-
-@contextmanager
-def dropout_active(model: torch.nn.Module, seed: int | None = None) -> Iterator[torch.nn.Module]:
-    """Keep every dropout of ``model`` sampling, for Monte Carlo dropout at inference.
-
-    ``model.train()`` switches *all* modules, so the attention-probability dropout inside
-    the attention layers samples too, not only the ``nn.Dropout`` modules (transformers'
-    attention implementations read ``self.training``). Use it under
-    ``torch.inference_mode()``: no graph is built, nothing is updated. The previous mode of
-    every module is restored on exit, also when the body raises. With ``seed``, the dropout
-    masks come from torch's random generators seeded with it inside a fork (CPU, and the
-    model's GPU), so the samples are reproducible and the global random state is left as it was.
-    """
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"dropout_active expects a torch.nn.Module, got {type(model).__name__}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}")
-    modes = {name: module.training for name, module in model.named_modules()}
-    cuda = sorted({p.device.index or 0 for p in model.parameters() if p.device.type == "cuda"})
-    with torch.random.fork_rng(devices=cuda, enabled=seed is not None):
-        if seed is not None:
-            torch.manual_seed(int(seed))
-        model.train()
-        try:
-            yield model
-        finally:
-            for name, module in model.named_modules():
-                module.training = modes[name]
-
-
-def mc_dropout_probs(classifier: Classifier, split: Dataset, n_samples: int, seed: int = 0,
-                     text_column: str = "text") -> np.ndarray:
-    """MC dropout: class probabilities of ``n_samples`` stochastic passes, shape ``(K, N, C)``.
-
-    Each pass keeps dropout on in every module (attention included, see :func:`dropout_active`);
-    the K passes are batched by repeating each example K times along the batch dimension
-    (:func:`llmu.train.iter_logits`). Average over axis 0 for the predictive distribution.
-    Token classifiers: call ``llmu.train.iter_logits(..., mc_samples=K)`` inside
-    :func:`dropout_active` the same way.
-    """
-    if not isinstance(classifier, Classifier):
-        raise TypeError(f"mc_dropout_probs expects an llmu.train.Classifier, got {type(classifier).__name__}")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
-        raise ValueError(f"n_samples must be an integer >= 2 (one pass has no spread to measure); got {n_samples!r}")
-    with dropout_active(classifier.model, seed=seed):
-        logits = classifier.logits(split, text_column, mc_samples=int(n_samples))
-    return softmax(logits.reshape(-1, logits.shape[-1])).reshape(logits.shape)
-
-
-def ensemble_probs(members: Sequence[Classifier], split: Dataset, text_column: str = "text") -> np.ndarray:
-    """Deep ensemble: the class probabilities of every member (dropout off), shape ``(M, N, C)``.
-
-    Members are independently seeded fine-tunes of the same backbone on the same data
-    (e.g. ``llmu.train.fine_tune_classifier`` with seeds 0..M-1) and must share their labels.
-    """
-    members = list(members)
-    if len(members) < 2 or not all(isinstance(m, Classifier) for m in members):
-        raise ValueError("members must be a list of at least 2 llmu.train.Classifier objects (the ensemble)")
-    names = members[0].label_names
-    if any(m.label_names != names for m in members):
-        raise ValueError("ensemble members have different label names; train them on the same label column")
-    return np.stack([softmax(m.logits(split, text_column)) for m in members])
 
 
 # --------------------------------------------------------------------------- entropy decomposition
@@ -138,15 +73,15 @@ def _check_samples(samples: Any) -> np.ndarray:
     s = to_numpy(samples, "samples")
     if s.ndim != 3 or s.shape[0] < 2:
         raise ValueError(
-            f"samples must have shape (n_samples >= 2, n_examples, n_classes), e.g. from mc_dropout_probs "
-            f"or ensemble_probs; got shape {s.shape}"
+            "samples must have shape (n_samples >= 2, n_examples, n_classes), e.g. from "
+            f"llmu.predict.mc_dropout_probs or ensemble_probs; got shape {s.shape}"
         )
-    check_probs(s.reshape(-1, s.shape[-1]))
+    check_probs(s.reshape(-1, s.shape[-1]), name="samples")
     return s / s.sum(axis=-1, keepdims=True)
 
 
 def entropy(probs: Any) -> np.ndarray:
-    r"""Shannon entropy :math:`H[p] = -\sum_k p_k \log p_k` (nats) of each row of an ``(N, C)`` matrix."""
+    r"""Shannon entropy :math:`H[p] = -\sum_k p_k \log p_k` (nats) of each row of ``(N, C)``."""
     p = check_probs(probs)
     return _entropy(p / p.sum(axis=1, keepdims=True))
 
@@ -175,11 +110,14 @@ class EntropyDecomposition:
 def entropy_decomposition(samples: Any) -> EntropyDecomposition:
     r"""Split the predictive entropy of ``(S, N, C)`` samples into aleatoric and epistemic parts.
 
-    With :math:`\bar p = \frac1S\sum_s p^{(s)}`: total :math:`H[\bar p]`, aleatoric (expected
-    entropy) :math:`\frac1S\sum_s H[p^{(s)}]`, epistemic = their difference, the mutual information
-    :math:`I(y; \theta \mid x)`, which is :math:`\ge 0` because entropy is concave. Rows are
-    renormalised first; values in ``[-MI_TOL, 0)`` are rounding and clipped to 0, anything below
-    raises.
+    ``samples[s, n]`` is the class distribution of example ``n`` under the ``s``-th draw of the
+    parameters: MC-dropout passes, ensemble members, or draws from a posterior (e.g. a toy
+    Bayesian model's ``np.stack([1 - theta, theta], axis=-1)``). With
+    :math:`\bar p = \frac1S\sum_s p^{(s)}`: total :math:`H[\bar p]`, aleatoric (expected
+    entropy) :math:`\frac1S\sum_s H[p^{(s)}]`, epistemic = their difference, the mutual
+    information :math:`I(y; \theta \mid x)`, which is :math:`\ge 0` because entropy is
+    concave. Each output has one value per example (nats). Rows are renormalised first; values
+    in ``[-MI_TOL, 0)`` are rounding and clipped to 0, anything below raises.
     """
     s = _check_samples(samples)
     mean = s.mean(axis=0)
@@ -187,8 +125,13 @@ def entropy_decomposition(samples: Any) -> EntropyDecomposition:
     aleatoric = _entropy(s).mean(axis=0)
     mi = total - aleatoric
     if (mi < -MI_TOL).any():
-        raise ValueError(f"mutual information {mi.min():.3g} < -{MI_TOL:g}: the samples are not probability vectors")
-    return EntropyDecomposition(mean_probs=mean, total=total, aleatoric=aleatoric, epistemic=np.maximum(mi, 0.0))
+        raise ValueError(
+            f"mutual information {mi.min():.3g} < -{MI_TOL:g}: "
+            "the samples are not probability vectors"
+        )
+    return EntropyDecomposition(
+        mean_probs=mean, total=total, aleatoric=aleatoric, epistemic=np.maximum(mi, 0.0)
+    )
 
 
 # --------------------------------------------------------------------------- out-of-scope detection
@@ -196,7 +139,8 @@ def entropy_decomposition(samples: Any) -> EntropyDecomposition:
 
 @dataclass(frozen=True, eq=False)
 class ROC:
-    """ROC curve of an OOS detector: ``fpr[j]``, ``tpr[j]`` when flagging every score ``>= thresholds[j]``.
+    """ROC curve of an OOS detector: ``fpr[j]``, ``tpr[j]`` when flagging every score
+    ``>= thresholds[j]``.
 
     Starts at (0, 0) with threshold ``+inf`` and has one point per distinct score, decreasing.
     ``precision[j]`` is the fraction of flagged examples that are out-of-scope (1 at the start).
@@ -221,7 +165,9 @@ def roc_curve(score_in: Any, score_out: Any) -> ROC:
     positive = np.concatenate([np.zeros(len(a), bool), np.ones(len(b), bool)])
     order = np.argsort(-scores, kind="stable")
     scores, positive = scores[order], positive[order]
-    last = np.r_[np.flatnonzero(np.diff(scores) != 0), len(scores) - 1]  # last index of each distinct score
+    last = np.r_[
+        np.flatnonzero(np.diff(scores) != 0), len(scores) - 1
+    ]  # last index of each distinct score
     tp = np.cumsum(positive)[last]
     fp = (last + 1) - tp
     return ROC(
@@ -242,27 +188,23 @@ def auroc(score_in: Any, score_out: Any) -> float:
 def fpr_at_tpr(score_in: Any, score_out: Any, tpr: float = 0.95) -> float:
     """FPR at ``tpr`` recall of OOS: the fraction of in-scope examples flagged at the first
     (highest) threshold that flags at least ``tpr`` of the out-of-scope ones. Lower is better."""
-    if isinstance(tpr, bool) or not isinstance(tpr, (int, float, np.floating)) or not 0 < tpr <= 1:
-        raise ValueError(f"tpr must lie in (0, 1], e.g. 0.95; got {tpr!r}")
+    tpr = check_number(tpr, "tpr", 0, 1, open_low=True, hint="e.g. 0.95")
     roc = roc_curve(score_in, score_out)
     return float(roc.fpr[np.argmax(roc.tpr >= tpr - 1e-12)])
 
 
 def aupr(score_in: Any, score_out: Any) -> float:
     r"""Area under the precision-recall curve with OOS positive, as average precision
-    :math:`\sum_j (R_j - R_{j-1}) P_j` (no interpolation, as scikit-learn's ``average_precision_score``).
+    :math:`\sum_j (R_j - R_{j-1}) P_j` (no interpolation, as scikit-learn's
+    ``average_precision_score``).
     Chance level is the OOS fraction of the examples."""
     roc = roc_curve(score_in, score_out)
     return float(np.sum(np.diff(roc.tpr) * roc.precision[1:]))
 
 
-def _check_level(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 < value <= 1:
-        raise ValueError(f"{name} must lie in (0, 1]; got {value!r}")
-    return float(value)
-
-
-def threshold_metrics(probs_in: Any, labels_in: Any, probs_out: Any, threshold: float) -> dict[str, float]:
+def threshold_metrics(
+    probs_in: Any, labels_in: Any, probs_out: Any, threshold: float
+) -> dict[str, float]:
     """Larson et al.'s protocol at one threshold on the max probability: a query is predicted
     out-of-scope when ``max_k p_k < threshold``. Returns ``in_scope_accuracy`` (an in-scope query
     counts as right only if it is kept *and* its class is right), ``in_scope_kept`` (the fraction
@@ -287,33 +229,36 @@ def oos_threshold(probs_in: Any, labels_in: Any, relative_accuracy: float = 0.98
     """
     p = check_probs(probs_in)
     y = check_labels(labels_in, p.shape[1], p.shape[0])
-    level = _check_level(relative_accuracy, "relative_accuracy")
+    level = check_number(relative_accuracy, "relative_accuracy", 0, 1, open_low=True)
     conf = p.max(axis=1)
     correct = p.argmax(axis=1) == y
     order = np.argsort(-conf, kind="stable")
-    # keeping every query with conf >= conf[order[j]] gives accuracy cumsum(correct)[j] / n (ties: last of a run)
+    # keeping every query with conf >= conf[order[j]] gives accuracy cumsum(correct)[j] / n
+    # (ties: the last of a run)
     accuracy = np.cumsum(correct[order]) / len(y)
     sorted_conf = conf[order]
     last = np.r_[np.flatnonzero(np.diff(sorted_conf) != 0), len(y) - 1]
     feasible = last[accuracy[last] >= level * correct.mean() - 1e-12]
     return float(sorted_conf[feasible[0]])
 
+
 # --------------------------------------------------------------------------- conformal
 
 
 def _check_method(method: Any) -> str:
-    if method not in ("lac", "aps"):
-        raise ValueError(f'method must be "lac" (1 - p_y) or "aps" (cumulative sorted mass); got {method!r}.')
-    return method
+    return check_choice(method, "method", ("lac", "aps"))
 
 
 def _check_alpha(alpha: Any) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
-        raise ValueError(
-            "alpha is the miscoverage rate and must lie strictly between 0 and 1 (e.g. 0.1 for 90% sets); "
-            f"got {alpha!r}."
-        )
-    return float(alpha)
+    return check_number(
+        alpha,
+        "alpha",
+        0,
+        1,
+        open_low=True,
+        open_high=True,
+        hint="alpha is the miscoverage rate, e.g. 0.1 for 90% sets.",
+    )
 
 
 def _aps_cumulative(p: np.ndarray) -> np.ndarray:
@@ -345,7 +290,8 @@ def conformal_scores(probs: Any, labels: Any, method: Method = "lac") -> np.ndar
 
 
 def conformal_quantile(scores: Any, alpha: float) -> float:
-    r"""The conformal threshold :math:`\hat q`: the :math:`\lceil (n+1)(1-\alpha) \rceil`-th smallest score.
+    r"""The conformal threshold :math:`\hat q`, the :math:`\lceil (n+1)(1-\alpha) \rceil`-th
+    smallest score.
 
     Equivalently the empirical quantile at level :math:`\lceil (n+1)(1-\alpha)\rceil / n`
     (the finite-sample correction). If that level exceeds 1 there are too few calibration
@@ -360,13 +306,15 @@ def conformal_quantile(scores: Any, alpha: float) -> float:
         raise ValueError(
             f"{n} calibration scores are too few for alpha={alpha}: "
             f"the level ceil((n+1)(1-alpha))/n = {k}/{n} exceeds 1. "
-            f"Use at least {math.ceil(1 / alpha - 1 - _EPS)} calibration examples or a larger alpha."
+            f"Use at least {math.ceil(1 / alpha - 1 - _EPS)} calibration examples "
+            "or a larger alpha."
         )
     return float(np.sort(s)[k - 1])
 
 
 def prediction_sets(probs: Any, qhat: float, method: Method = "lac") -> np.ndarray:
-    r"""Boolean ``(n, K)`` matrix: class k is in the set of example i iff its score is :math:`\le \hat q`.
+    r"""Boolean ``(n, K)`` matrix: class k is in example i's set iff its score is
+    :math:`\le \hat q`.
 
     ``"lac"``: :math:`\{k: 1 - p_k \le \hat q\}`. ``"aps"``: the top-ranked classes whose
     cumulative mass (including their own) is :math:`\le \hat q` (deterministic APS, same ranking
@@ -386,12 +334,14 @@ def _check_sets(sets: Any) -> np.ndarray:
     s = to_numpy(sets, "sets")
     if s.ndim != 2 or s.shape[0] == 0:
         raise ValueError(
-            f"sets must be a non-empty boolean matrix of shape (n_examples, n_classes); got shape {s.shape}."
+            "sets must be a non-empty boolean matrix of shape (n_examples, n_classes); "
+            f"got shape {s.shape}."
         )
     if s.dtype != bool:
         if not np.all((s == 0) | (s == 1)):
             raise ValueError(
-                "sets must be boolean (or 0/1): sets[i, k] says whether class k is in example i's set."
+                "sets must be boolean (or 0/1): "
+                "sets[i, k] says whether class k is in example i's set."
             )
         s = s.astype(bool)
     return s
@@ -405,7 +355,8 @@ def coverage(sets: Any, labels: Any) -> float:
 
 
 def mean_set_size(sets: Any) -> float:
-    """Average number of classes per prediction set (smaller is more informative at equal coverage)."""
+    """Average number of classes per prediction set (smaller: more informative at equal
+    coverage)."""
     return float(_check_sets(sets).sum(axis=1).mean())
 
 
@@ -423,6 +374,20 @@ class ConformalResult:
         """Empirical coverage of ``sets`` on the test labels (expect about ``1 - alpha``)."""
         return coverage(self.sets, labels)
 
+    def predict_sets(self, probs: Any) -> np.ndarray:
+        """Prediction sets for new ``(n, K)`` probabilities with this ``qhat`` and ``method``.
+
+        The guarantee holds for new examples exchangeable with the calibration split, scored by
+        the same model (K must match the calibration classes).
+        """
+        p = check_probs(probs)
+        if p.shape[1] != self.sets.shape[1]:
+            raise ValueError(
+                f"probs has {p.shape[1]} classes but the calibration had {self.sets.shape[1]}; "
+                "pass probabilities from the same model."
+            )
+        return prediction_sets(p, self.qhat, self.method)  # type: ignore[arg-type]
+
     @property
     def mean_set_size(self) -> float:
         return mean_set_size(self.sets)
@@ -436,7 +401,8 @@ class ConformalResult:
 def split_conformal(
     cal_probs: Any, cal_labels: Any, test_probs: Any, alpha: float = 0.1, method: Method = "lac"
 ) -> ConformalResult:
-    r"""Split conformal prediction: scores on the calibration split, threshold, sets on the test split.
+    r"""Split conformal prediction: scores on the calibration split, a threshold, sets on the
+    test split.
 
     If calibration and test examples are exchangeable,
     :math:`1-\alpha \le P(y \in C(x)) \le 1-\alpha+\frac1{n+1}` (the upper bound when scores have
@@ -504,7 +470,8 @@ def aurc(confidence: Any, correct: Any) -> float:
     r"""Area under the risk-coverage curve (Geifman et al. 2019): :math:`\frac1n\sum_{k=1}^n r_k`.
 
     :math:`r_k` is the error rate of the k most confident examples. Lower is better; a perfect
-    ranking of m errors among n examples gives :math:`\frac1n\sum_{k=n-m+1}^{n} (1 - \frac{n-m}{k})`,
+    ranking of m errors among n examples gives
+    :math:`\frac1n\sum_{k=n-m+1}^{n} (1 - \frac{n-m}{k})`,
     not 0, so compare models at similar accuracy (or subtract that optimum: E-AURC).
     """
     return risk_coverage_curve(confidence, correct).aurc
@@ -513,14 +480,9 @@ def aurc(confidence: Any, correct: Any) -> float:
 def selective_accuracy(confidence: Any, correct: Any, coverage: float) -> float:
     """Accuracy on the ``ceil(coverage * n)`` most confident examples (stable sort on ties)."""
     c, ok = _check_selective(confidence, correct)
-    if (
-        isinstance(coverage, bool)
-        or not isinstance(coverage, (int, float, np.floating))
-        or not 0 < coverage <= 1
-    ):
-        raise ValueError(
-            f"coverage is the fraction of examples kept and must lie in (0, 1]; got {coverage!r}."
-        )
+    coverage = check_number(
+        coverage, "coverage", 0, 1, open_low=True, hint="coverage is the fraction of examples kept."
+    )
     m = max(1, math.ceil(coverage * len(c) - _EPS))
     order = np.argsort(-c, kind="stable")
     return float(ok[order[:m]].mean())
@@ -543,13 +505,16 @@ def coverage_over_splits(
     """
     p = check_probs(probs)
     y = check_labels(labels, p.shape[1], p.shape[0])
-    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 1:
-        raise ValueError(f"n_splits must be a positive integer; got {n_splits!r}.")
-    if not 0 < calibration_fraction < 1:
-        raise ValueError(f"calibration_fraction must lie in (0, 1); got {calibration_fraction!r}.")
+    n_splits = check_int(n_splits, "n_splits")
+    calibration_fraction = check_number(
+        calibration_fraction, "calibration_fraction", 0, 1, open_low=True, open_high=True
+    )
     n_cal = int(round(calibration_fraction * len(y)))
     if not 0 < n_cal < len(y):
-        raise ValueError(f"{len(y)} examples cannot be split into calibration and test at {calibration_fraction}.")
+        raise ValueError(
+            f"{len(y)} examples cannot be split into calibration and test "
+            f"at {calibration_fraction}."
+        )
     rng = np.random.default_rng(seed)
     coverages = np.empty(n_splits)
     for i in range(n_splits):

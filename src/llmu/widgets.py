@@ -13,6 +13,7 @@ from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from llmu import calibration as cal
+from llmu._checks import check_int, check_labels, check_logits, check_positive
 from llmu.plots import plot_reliability
 
 __all__ = ["reliability_at_temperature", "temperature_figure", "temperature_slider"]
@@ -22,7 +23,7 @@ def reliability_at_temperature(
     logits: Any, labels: Any, temperature: float, n_bins: int = 15, binning: cal.Binning = "width"
 ) -> tuple[cal.ReliabilityData, float, float]:
     """Reliability diagram, NLL and ECE of ``softmax(logits / temperature)``."""
-    probs = cal.apply_temperature(logits, temperature)
+    probs = cal.TemperatureScaler(temperature).predict_proba(logits)
     data = cal.reliability_diagram(probs, labels, n_bins, binning)
     return data, cal.nll(probs, labels), data.ece
 
@@ -35,7 +36,8 @@ def temperature_figure(
     n_bins: int = 15,
     curve: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Figure:
-    """The slider's picture: reliability diagram at ``temperature`` and NLL/ECE against T, fitted T marked.
+    """The slider's picture: reliability diagram at ``temperature`` and NLL/ECE against T,
+    fitted T marked.
 
     ``curve`` = (T grid, NLL, ECE) precomputed over the grid (computed here when ``None``).
     Uses a bare ``Figure`` (no pyplot state), so it can be redrawn many times without leaking.
@@ -104,26 +106,24 @@ def temperature_slider(
     """A log-scale slider for the temperature T that redraws the reliability diagram, NLL and ECE.
 
     The fitted temperature is marked on the NLL/ECE panel: ``fitted`` when given (e.g. fitted
-    on a calibration split), else :func:`llmu.calibration.fit_temperature` on these logits. The figure is written straight into
-    the ``Output`` widget's ``outputs`` (a PNG), so the initial state is stored in the notebook's
-    widget state when executed headless (papermill/nbclient) and the picture shows in the book.
-    Use held-out logits: fitting and judging T on the same data flatters it.
+    on a calibration split), else a :class:`llmu.calibration.TemperatureScaler` fitted on these
+    logits. The figure is written straight into the ``Output`` widget's ``outputs`` (a PNG), so
+    the initial state is stored in the notebook's widget state when executed headless
+    (papermill/nbclient) and the picture shows in the book. Use held-out logits: fitting and
+    judging T on the same data flatters it.
     """
-    z = cal.check_logits(logits)
-    y = cal.check_labels(labels, z.shape[1], z.shape[0])
-    n_bins = cal.check_n_bins(n_bins)
+    z = check_logits(logits)
+    y = check_labels(labels, z.shape[1], z.shape[0])
+    n_bins = check_int(n_bins, "n_bins")
     for name, v in (("t_min", t_min), ("t_max", t_max), ("initial", initial)):
-        if (
-            isinstance(v, bool)
-            or not isinstance(v, (int, float, np.floating))
-            or not (math.isfinite(v) and v > 0)
-        ):
-            raise ValueError(f"{name} must be a positive finite temperature; got {v!r}.")
+        check_positive(v, name, "It is a temperature.")
     if not t_min < t_max:
         raise ValueError(f"t_min must be below t_max; got t_min={t_min}, t_max={t_max}.")
     if not t_min <= initial <= t_max:
         raise ValueError(f"initial must lie in [t_min, t_max] = [{t_min}, {t_max}]; got {initial}.")
-    fitted = cal.fit_temperature(z, y) if fitted is None else cal.check_temperature(fitted)
+    if fitted is None:
+        fitted = cal.TemperatureScaler().fit(z, y).temperature
+    fitted = check_positive(fitted, "fitted", "It is a temperature.")
     curve = _curve(z, y, t_min, t_max, n_bins)
     _, nll_star, ece_star = reliability_at_temperature(z, y, fitted, n_bins)
 
