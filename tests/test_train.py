@@ -1,4 +1,5 @@
-"""The training loop: resume to identical weights, the extra-loss hook, batching, max_steps."""
+"""The training loop: resume to identical weights, the extra-loss hook, batching, max_steps,
+label smoothing, early stopping and dropout settings."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from datasets import Dataset
 
 from llmu.config import seed_everything
 from llmu.predict import predict_logits
-from llmu.train import TrainConfig, epoch_batches, train
+from llmu.train import (
+    EarlyStopping,
+    TrainConfig,
+    epoch_batches,
+    set_dropout,
+    task_loss,
+    train,
+)
 
 CONFIG = dict(epochs=1.5, batch_size=8, learning_rate=1e-3, seed=3, progress=False)
 
@@ -113,6 +121,8 @@ def test_epoch_batches_are_a_deterministic_partition():
         ({"mixed_precision": "fp8"}, "mixed_precision"),
         ({"checkpoint_every": 5}, "checkpoint_dir"),
         ({"warmup_ratio": 1.5}, "warmup_ratio"),
+        ({"label_smoothing": 1.0}, "label_smoothing"),
+        ({"label_smoothing": -0.1}, "label_smoothing"),
     ],
 )
 def test_train_config_rejects_bad_values(changes, message):
@@ -135,3 +145,82 @@ def test_train_rejects_untokenized_or_empty_data(tokenizer):
             tokenizer,
             TrainConfig(),
         )
+
+
+def test_task_loss_smooths_the_targets_and_ignores_padding():
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.0, 1.0, 3.0], [1.0, 1.0, 1.0]])
+    labels = torch.tensor([0, 2, -100])
+    outputs = type("Outputs", (), {"logits": logits, "loss": torch.tensor(7.0)})()
+    assert task_loss(outputs, labels, 0.0).item() == 7.0  # the model's own loss, untouched
+    eps = 0.3
+    log_p = torch.log_softmax(logits[:2], dim=-1)
+    target = torch.full((2, 3), eps / 3)
+    target[0, 0] += 1 - eps
+    target[1, 2] += 1 - eps
+    expected = -(target * log_p).sum(dim=-1).mean()
+    assert torch.isclose(task_loss(outputs, labels, eps), expected)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        task_loss(outputs, labels, 1.0)
+
+
+def test_label_smoothing_caps_the_confidence_the_model_learns(dataset, tokenizer):
+    confidence = {}
+    for eps in (0.0, 0.4):
+        model = tiny_bert()
+        settings = {**CONFIG, "epochs": 12.0, "learning_rate": 3e-3}
+        config = TrainConfig(**settings, label_smoothing=eps)
+        train(model, dataset, tokenizer, config)
+        probs = torch.softmax(torch.as_tensor(predict_logits(model, dataset, tokenizer)), -1)
+        confidence[eps] = probs.max(-1).values.mean().item()
+    # the smoothed optimum puts 1 - eps + eps / 2 = 0.8 on the true class
+    assert confidence[0.4] < 0.85 < confidence[0.0]
+
+
+def test_early_stopping_stops_and_restores_the_best_weights(dataset, tokenizer):
+    losses = iter([3.0, 2.0, 2.5, 2.6, 1.0])
+    seen = {}
+
+    def validation_loss(model):
+        seen[len(seen) + 1] = {k: v.clone() for k, v in model.state_dict().items()}
+        return next(losses)
+
+    stopper = EarlyStopping(validation_loss, patience=2, name="val_nll")
+    model = tiny_bert()
+    config = TrainConfig(**{**CONFIG, "epochs": 10.0}, eval_every=2)
+    result = train(model, dataset, tokenizer, config, callbacks=[stopper])
+    assert result.stopped_early and result.steps == 8  # 2 evaluations without improvement
+    assert [e["val_nll"] for e in result.evaluations] == [3.0, 2.0, 2.5, 2.6]
+    assert (stopper.best_step, stopper.best_value, stopper.stopped_step) == (4, 2.0, 8)
+    stopper.restore_best(model)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, seen[2][name]), name
+
+
+def test_early_stopping_that_never_fires_trains_the_whole_budget(dataset, tokenizer):
+    stopper = EarlyStopping(lambda model: 1.0, patience=5)
+    config = TrainConfig(**{**CONFIG, "epochs": 2.0}, eval_every=3)
+    result = train(tiny_bert(), dataset, tokenizer, config, callbacks=[stopper])
+    assert not result.stopped_early and result.steps == 10
+    assert [e["step"] for e in result.evaluations] == [3, 6, 9, 10]
+
+
+def test_early_stopping_rejects_bad_settings():
+    with pytest.raises(ValueError, match="patience"):
+        EarlyStopping(lambda model: 0.0, patience=0)
+    with pytest.raises(TypeError, match="loss"):
+        EarlyStopping(0.5)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="no evaluation"):
+        EarlyStopping(lambda model: 0.0).restore_best(tiny_bert())
+
+
+def test_set_dropout_changes_every_dropout_including_attention():
+    model = set_dropout(tiny_bert(dropout=0.1), 0.0)
+    rates = {m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)}
+    assert rates == {0.0}
+    model.train()  # with every dropout off, training mode is deterministic
+    ids = torch.tensor([[101, 2307, 3185, 102]])
+    assert torch.equal(model(input_ids=ids).logits, model(input_ids=ids).logits)
+    with pytest.raises(ValueError, match="p must be"):
+        set_dropout(model, 1.0)
+    with pytest.raises(ValueError, match="no torch.nn.Dropout"):
+        set_dropout(torch.nn.Linear(2, 2), 0.1)

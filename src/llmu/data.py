@@ -584,7 +584,9 @@ def _clinc_from_hub(raw: DatasetDict) -> DatasetDict:
             intents = [feature.int2str(i) for i in intents]
         pairs[split] = [(t, i) for t, i in zip(rows["text"], intents) if i != CLINC_OOS]
         pairs[f"oos_{split}"] = [(t, i) for t, i in zip(rows["text"], intents) if i == CLINC_OOS]
-    return _build_clinc(pairs, domain_of, "clinc/clinc_oos")
+    # in the split order of the local files: in-scope splits first, then the out-of-scope ones
+    ordered = {split: pairs[split] for split in _CLINC_SPLITS}
+    return _build_clinc(ordered, domain_of, "clinc/clinc_oos")
 
 
 def load_clinc150() -> DatasetDict:

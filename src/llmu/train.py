@@ -1,8 +1,9 @@
 """One training loop for every lesson, on Hugging Face Accelerate.
 
 Mixed precision on GPU, dynamic padding with length-grouped batches, gradient accumulation,
-an extra-loss hook, evaluation callbacks, tqdm progress, and safetensors checkpoints that
-resume mid-epoch to the same weights as an uninterrupted run (on CPU).
+label smoothing, an extra-loss hook, evaluation callbacks (early stopping is one), tqdm
+progress, and safetensors checkpoints that resume mid-epoch to the same weights as an
+uninterrupted run (on CPU).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from accelerate import Accelerator
 from datasets import ClassLabel, Dataset, Value
 from safetensors.torch import load_file, load_model, save_file, save_model
@@ -25,6 +27,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
+from llmu._checks import check_int, check_number
 from llmu.config import Profile, mixed_precision, seed_everything, select_device
 from llmu.data import tokenize_texts
 from llmu.models import load_classifier, load_tokenizer
@@ -52,6 +55,8 @@ class TrainConfig:
 
     Training runs ``epochs`` passes over the data, or exactly ``max_steps`` optimizer steps
     when that is set (``epochs`` is then ignored; the data is cycled as often as needed).
+    ``label_smoothing`` > 0 trains on targets that put ``1 - label_smoothing`` on the true
+    class and spread the rest evenly over all classes (see :func:`task_loss`).
     """
 
     epochs: float = 1.0
@@ -62,6 +67,7 @@ class TrainConfig:
     grad_accum_steps: int = 1
     max_grad_norm: float | None = 1.0
     task_loss_weight: float = 1.0
+    label_smoothing: float = 0.0
     seed: int = 0
     mixed_precision: str = "auto"
     group_by_length: bool = True
@@ -78,6 +84,9 @@ class TrainConfig:
             "learning_rate must be > 0": self.learning_rate > 0,
             "grad_accum_steps must be >= 1": self.grad_accum_steps >= 1,
             "warmup_ratio must be in [0, 1)": 0 <= self.warmup_ratio < 1,
+            "label_smoothing must be in [0, 1) (0: plain cross-entropy)": 0
+            <= self.label_smoothing
+            < 1,
             "mixed_precision must be 'auto', 'no', 'fp16' or 'bf16'": self.mixed_precision
             in {"auto", "no", "fp16", "bf16"},
             "max_steps must be >= 1 or None": self.max_steps is None or self.max_steps >= 1,
@@ -104,13 +113,18 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What a run did: optimizer steps, the loss of each step, time and throughput."""
+    """What a run did: optimizer steps, the loss of each step, time and throughput.
+
+    ``stopped_early`` is true when a callback (e.g. :class:`EarlyStopping`) ended the run
+    before its step budget.
+    """
 
     steps: int
     losses: list[float]
     seconds: float
     examples: int
     evaluations: list[dict[str, float]] = field(default_factory=list)
+    stopped_early: bool = False
 
     @property
     def examples_per_second(self) -> float:
@@ -118,7 +132,98 @@ class TrainResult:
 
 
 #: ``callback(step, model) -> metrics`` runs every ``eval_every`` steps and at the end of training.
+#: A callback with a true ``should_stop`` attribute after an evaluation ends training there.
 EvalCallback = Callable[[int, torch.nn.Module], dict[str, float]]
+
+
+def task_loss(
+    outputs: Any, labels: torch.Tensor | None, label_smoothing: float = 0.0
+) -> torch.Tensor | None:
+    """The task's cross-entropy: the model's own ``outputs.loss``, or with label smoothing.
+
+    With ``label_smoothing`` = eps the target of an example of class y is
+    ``(1 - eps) * onehot(y) + eps / C`` over the C classes (Szegedy et al. 2016), as
+    ``torch.nn.functional.cross_entropy(..., label_smoothing=eps)`` computes it. Labels of -100
+    (padding, sub-word continuations) are ignored, so token classifiers work too.
+    """
+    eps = check_number(
+        label_smoothing, "label_smoothing", 0.0, 1.0, open_high=True, hint="0 turns it off."
+    )
+    if eps == 0.0 or labels is None:
+        return outputs.loss
+    logits = outputs.logits.float()
+    return F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]),
+        labels.reshape(-1),
+        ignore_index=-100,
+        label_smoothing=eps,
+    )
+
+
+@dataclass
+class EarlyStopping:
+    """Early stopping as an evaluation callback: stop when the validation loss stops falling.
+
+    ``loss(model)`` computes a validation loss (lower is better, e.g. the NLL on a held-out
+    split). Called by :func:`train` every ``eval_every`` steps, it keeps a copy of the best
+    weights and sets ``should_stop`` once ``patience`` evaluations in a row failed to beat
+    the best by more than ``min_delta``. Call :meth:`restore_best` after training to get the
+    weights of ``best_step``. Its state is not checkpointed: do not combine it with resuming.
+    """
+
+    loss: Callable[[torch.nn.Module], float]
+    patience: int = 2
+    min_delta: float = 0.0
+    name: str = "val_loss"
+    best_step: int = field(default=0, init=False)
+    best_value: float = field(default=math.inf, init=False)
+    stopped_step: int | None = field(default=None, init=False)
+    _misses: int = field(default=0, init=False, repr=False)
+    _best_state: dict[str, torch.Tensor] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not callable(self.loss):
+            raise TypeError("loss must be a function model -> validation loss (a float)")
+        check_int(self.patience, "patience", hint="Evaluations without improvement to wait.")
+        check_number(self.min_delta, "min_delta", 0.0)
+
+    @property
+    def should_stop(self) -> bool:
+        return self.stopped_step is not None
+
+    def __call__(self, step: int, model: torch.nn.Module) -> dict[str, float]:
+        value = float(self.loss(model))
+        if not math.isfinite(value):
+            raise ValueError(f"the validation loss at step {step} is {value}; check the model")
+        if value < self.best_value - self.min_delta:
+            self.best_step, self.best_value, self._misses = step, value, 0
+            self._best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self._misses += 1
+            if self._misses >= self.patience and self.stopped_step is None:
+                self.stopped_step = step
+        return {self.name: value}
+
+    def restore_best(self, model: torch.nn.Module) -> None:
+        """Load the weights of the best evaluation into ``model``."""
+        if self._best_state is None:
+            raise RuntimeError("no evaluation has run yet; train with eval_every and this callback")
+        model.load_state_dict(self._best_state)
+
+
+def set_dropout(model: torch.nn.Module, p: float) -> torch.nn.Module:
+    """Set the probability of every dropout of ``model`` to ``p`` (attention's too); returns it.
+
+    BERT-style models read their attention dropout from the ``nn.Dropout`` module of each
+    attention layer, so this changes hidden, attention and classifier dropout alike.
+    """
+    rate = check_number(p, "p", 0.0, 1.0, open_high=True, hint="A dropout probability.")
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    if not layers:
+        raise ValueError(f"{type(model).__name__} has no torch.nn.Dropout module to set")
+    for layer in layers:
+        layer.p = rate
+    return model
 
 
 def model_columns(dataset: Dataset) -> list[str]:
@@ -209,7 +314,8 @@ def train(
     )
     started = time.perf_counter()
     running_loss = 0.0
-    while state["step"] < total_steps:
+    stopped = False
+    while state["step"] < total_steps and not stopped:
         epoch, first = divmod(state["batch"], batches_per_epoch)
         batches = epoch_batches(
             lengths, config.batch_size, config.seed, epoch, config.group_by_length
@@ -219,7 +325,8 @@ def train(
             batch = {k: v.to(accelerator.device) for k, v in batch.items()}
             with accelerator.accumulate(model):
                 outputs = model(**batch)
-                loss = config.task_loss_weight * outputs.loss if outputs.loss is not None else 0.0
+                task = task_loss(outputs, batch.get("labels"), config.label_smoothing)
+                loss = config.task_loss_weight * task if task is not None else 0.0
                 if extra_loss is not None:
                     loss = loss + extra_loss(model, batch, outputs)
                 accelerator.backward(loss)
@@ -241,6 +348,7 @@ def train(
             step = state["step"]
             if config.eval_every and step % config.eval_every == 0 and step < total_steps:
                 state["evaluations"].append(_evaluate(callbacks, step, model))
+                stopped = any(getattr(c, "should_stop", False) for c in callbacks)
             if (
                 checkpoint is not None
                 and config.checkpoint_every
@@ -249,10 +357,10 @@ def train(
                 _save_checkpoint(
                     checkpoint, accelerator.unwrap_model(model), optimizer, scheduler, state, config
                 )
-            if step >= total_steps:
+            if step >= total_steps or stopped:
                 break
     progress.close()
-    if callbacks:
+    if callbacks and not stopped:  # a stopping callback has just evaluated this step
         state["evaluations"].append(_evaluate(callbacks, state["step"], model))
     if checkpoint is not None:
         _save_checkpoint(
@@ -265,6 +373,7 @@ def train(
         seconds=time.perf_counter() - started,
         examples=state["examples"],
         evaluations=state["evaluations"],
+        stopped_early=stopped,
     )
 
 
@@ -351,13 +460,17 @@ def fine_tune_classifier(
     device: torch.device | None = None,
     label_column: str = "label",
     extra_loss: ExtraLoss | None = None,
+    callbacks: Sequence[EvalCallback] = (),
+    prepare: Callable[[torch.nn.Module], torch.nn.Module] | None = None,
     **train_overrides: object,
 ) -> Classifier:
     """Fine-tune the profile's backbone with a fresh classification head on ``train_split``.
 
     The label names come from the split's ``ClassLabel`` column; hyper-parameters from the
     profile (see :meth:`TrainConfig.from_profile`), with ``train_overrides`` on top;
-    ``extra_loss`` is passed to :func:`train`.
+    ``extra_loss`` and ``callbacks`` are passed to :func:`train`. ``prepare(model)``, if
+    given, changes the freshly loaded model before training and returns the model to train
+    (e.g. ``lambda m: set_dropout(m, 0.3)``, or :func:`llmu.lora.add_lora`).
     """
     feature = train_split.features.get(label_column)
     if not isinstance(feature, ClassLabel):
@@ -368,9 +481,13 @@ def fine_tune_classifier(
     seed_everything(seed)
     tokenizer = load_tokenizer(profile.backbone)
     model = load_classifier(profile.backbone, feature.names)
+    if prepare is not None:
+        model = prepare(model)
     encoded = tokenize_texts(train_split, tokenizer, profile.max_length, label_column=label_column)
     config = TrainConfig.from_profile(profile, seed, **train_overrides)
-    result = train(model, encoded, tokenizer, config, extra_loss=extra_loss, device=device)
+    result = train(
+        model, encoded, tokenizer, config, extra_loss=extra_loss, callbacks=callbacks, device=device
+    )
     return Classifier(
         model, tokenizer, list(feature.names), profile.max_length, profile.eval_batch_size, result
     )
