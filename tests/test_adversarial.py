@@ -84,6 +84,34 @@ def test_fgm_is_the_normalised_gradient_step():
     torch.testing.assert_close(delta, expected)
 
 
+def test_fgm_reuses_the_clean_forward_pass():
+    model, batch = tiny_bert(vocab_size=60, hidden_size=16, dropout=0.0).eval(), tiny_batch()
+    fgm = adv.EmbeddingAdversary("fgm", epsilon=0.4, norm="sequence")
+    expected, _ = fgm.perturb(model, batch)  # no outputs: its own forward pass at delta = 0
+    passes = []
+    adv.input_embeddings(model).register_forward_hook(lambda *_: passes.append(1))
+    # the first call with outputs installs the recording hook and still pays for the pass
+    fgm(model, batch, model(**batch))
+    passes.clear()
+    outputs = model(**batch)  # the training loop's clean pass, now recorded
+    delta, _ = fgm.perturb(model, batch, outputs)
+    assert len(passes) == 1  # the clean pass only: the gradient came from its graph
+    torch.testing.assert_close(delta, expected)
+    assert delta.flatten(1).norm(dim=1).max() == pytest.approx(0.4, rel=1e-4)
+    outputs.loss.backward()  # the clean graph is still there for the training step
+    # outputs of another batch's forward pass are not in this batch's graph: it falls back
+    other = tiny_batch(1)
+    stale = model(**other)
+    model(**batch)  # the recorded embeddings now belong to another pass than stale's
+    passes.clear()
+    delta, _ = fgm.perturb(model, other, stale)
+    assert len(passes) == 1  # the fallback's own pass at delta = 0
+    torch.testing.assert_close(delta, fgm.perturb(model, other)[0])
+    assert fgm.forward_passes == 1
+    assert adv.EmbeddingAdversary("pgd", steps=3).forward_passes == 4
+    assert adv.EmbeddingAdversary("freelb", steps=3).forward_passes == 3
+
+
 @pytest.mark.parametrize("adversary", ADVERSARIES, ids=lambda a: f"{a.method}-{a.norm}")
 def test_adversarial_loss_reaches_every_parameter(adversary):
     model, batch = tiny_bert(vocab_size=60, hidden_size=16, dropout=0.0).eval(), tiny_batch()
@@ -211,6 +239,29 @@ def test_word_polarity_and_same_polarity_filter():
         adv.word_polarity(train_split, text_column="sentence")
 
 
+def test_lexicon_label_falls_back_to_the_base_form():
+    polarity = {"rich": 1, "poor": 0, "funny": 1, "sad": 0, "nice": 1, "dull": 0, "bore": 0}
+    cases = {
+        "rich": 1, "richer": 1, "poorer": 0, "richest": 1, "funnier": 1, "funniest": 1,
+        "sadder": 0, "nicest": 1, "sadly": 0, "bored": 0, "boring": 0, "Richer": 1,
+        "film": None, "ser": None,  # no base form of three letters or more
+    }  # fmt: skip
+    assert {w: adv.lexicon_label(w, polarity) for w in cases} == cases
+    neighbours = {"richer": ["poorer", "richest", "wealthier"], "film": ["movie", "sadder"]}
+    # the comparative antonym is caught through its base form; an unlabelled word may only
+    # be replaced by an unlabelled one
+    assert adv.same_polarity(neighbours, polarity) == {"richer": ["richest"], "film": ["movie"]}
+
+
+def test_flips_sentiment_against_the_vader_lexicon():
+    valence = adv.vader_valence()
+    assert len(valence) > 7000
+    assert valence["richer"] > 0 > valence["poorer"]
+    assert adv.flips_sentiment("Richer", "poorer", valence)
+    assert not adv.flips_sentiment("good", "great", valence)
+    assert not adv.flips_sentiment("film", "bad", valence)  # a word VADER does not rate
+
+
 # ------------------------------------------------------------------- attacks with a fake classifier
 
 WEIGHTS = {
@@ -283,6 +334,7 @@ def test_attack_flips_what_one_word_can_flip_and_respects_the_budget():
     assert result.robust_accuracy == pytest.approx(2 / 6)
     assert result.success_rate == pytest.approx(3 / 5)
     assert [row["original"] for row in result.examples(2)] == ["good plot", "bad acting"]
+    assert result.swaps() == [("good", "meh"), ("bad", "fine"), ("good", "meh")]
 
 
 def test_a_larger_budget_is_at_least_as_strong():

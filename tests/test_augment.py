@@ -88,6 +88,16 @@ def test_what_each_operation_does():
     )  # no candidates
 
 
+def test_n_edits_is_one_word_for_every_text_shorter_than_two_over_the_rate():
+    assert [augment.n_edits(0.1, n) for n in (1, 3, 9, 10, 19, 20, 35)] == [1, 1, 1, 1, 1, 2, 3]
+    assert augment.n_edits(0.0, 12) == 0
+    text = "a good movie"  # 3 words, rate 0.1: one swap moves two of the three words
+    swapped = augment.random_swap(text, 0.1, 0).split()
+    assert sum(w != v for w, v in zip(swapped, text.split())) == 2
+    with pytest.raises(ValueError, match="n_words"):
+        augment.n_edits(0.1, 0)
+
+
 @pytest.mark.parametrize("bad", [-0.1, 1.5, "0.1", None, True, float("nan")])
 def test_bad_rates_are_rejected(bad):
     with pytest.raises(ValueError, match="must be a number in"):

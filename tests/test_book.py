@@ -158,13 +158,13 @@ def test_ledger_shows_every_lesson_with_the_numbers_of_this_build(book: Path, ex
         assert heading != -1, f"the ledger has no section for {name}"
         end = page.find("<h2", heading + 1)
         section = page[heading : end if end != -1 else None]
-        shown = {row[0]: row[1] for row in _rows(section) if len(row) == 5}
+        shown = {row[0]: row[1] for row in _rows(section) if len(row) == 6}
         entries = build_book.ledger_entries(record, ledger)
         assert entries, f"{name}: nothing to show in the ledger"
         for entry in entries:
-            assert shown.get(entry.label) == build_book.format_value(metrics[entry.key]), (
+            assert shown.get(entry.label) == build_book.format_value(entry.value(metrics)), (
                 f"ledger, {name}, {entry.label!r}: page shows {shown.get(entry.label)!r}, "
-                f"metrics.json has {metrics[entry.key]!r}"
+                f"metrics.json has {entry.value(metrics)!r}"
             )
 
 
@@ -212,3 +212,24 @@ def test_workshop_agenda_is_timed_with_measured_runtimes(book: Path, executed_le
                 assert f'href="../../lessons/{name}.html"' in page, f"agenda does not link {name}"
                 minutes = math.ceil(executed_lessons[name]["runtime_s"] / 60)
                 assert run_minutes[titles[name]] == minutes
+
+
+def test_lesson_pages_hide_the_injected_parameters_and_number_their_exercises(
+        book: Path, executed_lessons):
+    for name in executed_lessons:
+        page = _article((book / "lessons" / f"{name}.html").read_text(encoding="utf-8"))
+        assert "tag_injected-parameters" not in page, f"{name}: papermill's parameters shown"
+        assert "tag_parameters" in page, f"{name}: the lesson's own parameters cell is gone"
+        labels = build_book.exercise_labels(PATHS.executed / f"{name}.ipynb")
+        numbers = re.findall(r'<span class="caption-number">Exercise (\d+) </span>', page)
+        assert numbers == [str(i) for i in range(1, len(labels) + 1)], (
+            f"{name}: exercises numbered {numbers}, expected 1 to {len(labels)} within the lesson"
+        )
+
+
+def test_metrics_table_is_folded_at_the_end_of_each_lesson(book: Path, executed_lessons):
+    for name in executed_lessons:
+        page = _article((book / "lessons" / f"{name}.html").read_text(encoding="utf-8"))
+        assert re.search(r"<details><summary>All \d+ numbers of this run", page), (
+            f"{name}: the run's numbers are not folded in a <details> block (run.summary())"
+        )

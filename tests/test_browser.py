@@ -2,10 +2,12 @@
 
 Every page must load without console errors or failed requests (a missing local asset shows up as
 both), request nothing from the network, typeset its math with MathJax (no raw ``\\(`` left in the
-text) and load every image; lesson 02's temperature slider must render from the widget state
-embedded in the page. Screenshots of the home page and lesson 02 are saved in
-``_build/screenshots/``. Skips, saying how to install it, when Chromium is not on the machine
-(``.ci/run`` installs it).
+text), show every display equation whole within the text column at 1280 px (break a wide one
+into lines, e.g. with ``gathered``), show no cell papermill injected, and load every image;
+lesson 02's temperature slider must render from the widget state embedded in the page.
+Screenshots of the home page, the glossary (its 中文 column needs a CJK font) and lesson 02 are
+saved in ``_build/screenshots/``. Skips, saying how to install it, when Chromium is not on the
+machine (``.ci/run`` installs it).
 """
 
 from __future__ import annotations
@@ -55,6 +57,20 @@ PROSE_TEXT = (
     "  return copy.textContent;\n"
     "}"
 )
+# Display equations that stick out of the text column, or are wider than their own box (the
+# rest hidden, or reachable only by scrolling sideways): the reader does not see them whole.
+CLIPPED_EQUATIONS = """() => {
+  const article = document.querySelector('article.bd-article') || document.body;
+  const column = article.getBoundingClientRect();
+  return Array.from(article.querySelectorAll('mjx-container[display="true"]')).filter(el => {
+    const box = el.getBoundingClientRect();
+    const outside = box.left < column.left - 1 || box.right > column.right + 1;
+    return outside || el.scrollWidth > el.clientWidth + 1;
+  }).map(el => `${el.scrollWidth} px in ${el.clientWidth} px: ${el.textContent.slice(0, 60)}`);
+}"""
+# Code cells papermill injected (tag injected-parameters), if the page shows any.
+INJECTED_CELLS = """() => Array.from(document.querySelectorAll('.tag_injected-parameters'))
+  .filter(e => e.offsetParent !== null).length"""
 BROKEN_IMAGES = """() => Array.from(document.images)
   .filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.getAttribute('src'))"""
 
@@ -69,6 +85,8 @@ class PageReport:
     typeset: int = 0
     raw_tex: bool = False
     broken_images: list[str] = field(default_factory=list)
+    clipped_equations: list[str] = field(default_factory=list)
+    injected_cells: int = 0
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +137,8 @@ def visit(
         report.typeset = page.locator("mjx-container").count()
         report.raw_tex = "\\(" in page.evaluate(PROSE_TEXT)
         report.broken_images = page.evaluate(BROKEN_IMAGES)
+        report.clipped_equations = page.evaluate(CLIPPED_EQUATIONS)
+        report.injected_cells = page.evaluate(INJECTED_CELLS)
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot), full_page=True)
@@ -157,6 +177,10 @@ def test_every_page_loads_cleanly_and_typesets_its_math(browser, built_book: Pat
             )
         if report.raw_tex:
             problems.append(f"{where}: raw \\( left in the text: math was not typeset")
+        problems += [f"{where}: display equation wider than the column at 1280 px: {tex}"
+                     for tex in report.clipped_equations]
+        if report.injected_cells:
+            problems.append(f"{where}: shows {report.injected_cells} papermill-injected cell(s)")
     assert not problems, "\n".join(problems)
 
 
@@ -175,5 +199,8 @@ def test_screenshots_and_the_widget_of_lesson_02(browser, built_book: Path, exec
     )
     assert not lesson.errors, lesson.errors
     assert lesson.typeset > 0 and not lesson.raw_tex
-    for name in ("home.png", f"{WIDGET_LESSON}.png"):
+    glossary = visit(browser, built_book / "book" / "glossary.html",
+                     screenshot=SCREENSHOTS / "glossary.png")
+    assert not glossary.errors, glossary.errors
+    for name in ("home.png", "glossary.png", f"{WIDGET_LESSON}.png"):
         assert (SCREENSHOTS / name).stat().st_size > 10_000, f"{name} looks empty"

@@ -228,6 +228,26 @@ def test_paired_bootstrap_is_the_interval_of_the_difference_on_shared_resamples(
         cal.bootstrap_ci(cal.nll, good, paired=True)
 
 
+def test_difference_bootstrap_resamples_two_independent_samples_separately():
+    rng = np.random.default_rng(3)
+    right_a = (rng.uniform(size=400) < 0.9).astype(float)  # accuracy about 0.9
+    right_b = (rng.uniform(size=250) < 0.7).astype(float)  # another data set, about 0.7
+    diff = cal.bootstrap_difference_ci(np.mean, (right_a,), (right_b,), n_resamples=400, seed=1)
+    assert diff.estimate == pytest.approx(right_a.mean() - right_b.mean())
+    assert 0 < diff.low < diff.estimate < diff.high
+    # the bootstrap standard error of a difference of independent means, sqrt(var_a + var_b)
+    se = np.sqrt(right_a.var() / right_a.size + right_b.var() / right_b.size)
+    assert diff.high - diff.low == pytest.approx(2 * 1.96 * se, rel=0.2)
+    assert diff == cal.bootstrap_difference_ci(np.mean, (right_a,), (right_b,), n_resamples=400,
+                                               seed=1)
+    same = cal.bootstrap_difference_ci(np.mean, (np.ones(5),), (np.ones(7),), n_resamples=20)
+    assert same.low == same.high == same.estimate == 0.0
+    with pytest.raises(ValueError, match="tuple of arrays"):
+        cal.bootstrap_difference_ci(np.mean, right_a, (right_b,))
+    with pytest.raises(ValueError, match="same number of rows"):
+        cal.bootstrap_difference_ci(cal.accuracy, (GOOD_P, GOOD_Y[:2]), (GOOD_P, GOOD_Y))
+
+
 def test_scorecard_is_a_dict_with_frame_and_flat_views():
     rng = np.random.default_rng(1)
     p = cal.softmax(rng.normal(size=(120, 3)))
@@ -406,3 +426,45 @@ def test_ece_floor_is_the_ece_of_a_calibrated_model_and_shrinks_with_more_exampl
         cal.ece_floor([0.5, 1.2])
     with pytest.raises(ValueError, match="n_draws"):
         cal.ece_floor([0.5, 0.7], n_draws=0)
+
+
+def test_confidence_gap_is_mean_confidence_minus_accuracy_and_signed():
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
+    labels = np.array([0, 1, 1, 0])  # 3 of 4 right; mean confidence (0.9+0.8+0.7+0.6)/4 = 0.75
+    assert cal.confidence_gap(probs, labels) == pytest.approx(0.0)
+    assert cal.confidence_gap(probs, [0, 1, 0, 1]) == pytest.approx(0.75 - 0.25)  # over-confident
+    flat = np.full((4, 2), 0.5)
+    assert cal.confidence_gap(flat, [0, 0, 0, 0]) == pytest.approx(0.5 - 1.0)  # under-confident
+    with pytest.raises(ValueError, match="labels"):
+        cal.confidence_gap(probs, [0, 1, 2, 0])
+
+
+def test_paired_proportions_counts_discordant_pairs_and_runs_mcnemar():
+    from scipy.stats import binomtest
+
+    a = np.array([1] * 50 + [1] * 12 + [0] * 3 + [0] * 35, dtype=bool)  # 12 only a, 3 only b
+    b = np.array([1] * 50 + [0] * 12 + [1] * 3 + [0] * 35, dtype=bool)
+    result = cal.paired_proportions(a, b, n_resamples=500, seed=1)
+    assert (result.n, result.only_a, result.only_b) == (100, 12, 3)
+    assert result.difference.estimate == pytest.approx(0.09)  # (12 - 3) / 100
+    assert result.difference == cal.bootstrap_ci(np.mean, a, b, n_resamples=500, seed=1,
+                                                 paired=True)
+    assert result.p_value == pytest.approx(binomtest(12, 15, 0.5).pvalue)
+    assert result.p_value < 0.05 < cal.paired_proportions(a, a).p_value
+    swapped = cal.paired_proportions(b, a, n_resamples=500, seed=1)
+    assert swapped.p_value == pytest.approx(result.p_value)  # two-sided
+    assert swapped.difference.estimate == pytest.approx(-0.09)
+    assert cal.paired_proportions([1, 0, 1], [1, 0, 1]).p_value == 1.0  # no discordant pair
+    with pytest.raises(ValueError, match="0/1"):
+        cal.paired_proportions([1, 2, 0], [1, 0, 0])
+    with pytest.raises(ValueError, match="b has 2 entries"):
+        cal.paired_proportions([1, 0, 1], [1, 0])
+
+
+def test_interval_side_says_where_the_interval_lies_relative_to_a_value():
+    ci = cal.Interval(estimate=-0.02, low=-0.03, high=-0.01, confidence=0.95)
+    assert ci.side(0) == "below"
+    assert ci.side(-0.05) == "above"
+    assert ci.side(-0.02) == ci.side(-0.03) == "across"  # an end point counts as inside
+    with pytest.raises(ValueError, match="value"):
+        ci.side(float("nan"))

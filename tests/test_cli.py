@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -40,14 +42,28 @@ def test_doctor_with_the_course_data_passes():
     assert "all good" in result.stdout
 
 
-def test_run_rejects_an_unknown_lesson_before_starting_a_kernel(monkeypatch):
+def test_run_rejects_an_unknown_lesson_before_starting_a_kernel(monkeypatch, capsys):
     monkeypatch.chdir(PATHS.root)
-    with pytest.raises(ValueError, match="unknown lesson"):
-        main(["run", "42"])
-    with pytest.raises(SystemExit):
-        main(["run", "02", "--profile", "medium"])
-    with pytest.raises(SystemExit, match="name a lesson"):
-        main(["run"])
+    for argv, message in (
+        (["run", "42"], "unknown lesson '42'; lessons are ["),
+        (["run", "02", "--profile", "medium"], "invalid choice: 'medium'"),
+        (["run"], "name a lesson"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2, argv
+        assert message in capsys.readouterr().err, argv
+
+
+def test_an_unknown_lesson_gets_one_line_and_exit_status_2():
+    """``python -m llmu run 99``, as a user types it: no traceback."""
+    result = subprocess.run([sys.executable, "-m", "llmu", "run", "99"], cwd=PATHS.root,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"python -m llmu run: error: unknown lesson '99'; lessons are "
+        f"{lesson.lesson_names(PATHS.root)}"
+    ]
 
 
 def test_run_executes_in_the_checkout_and_says_where_the_results_went(monkeypatch, capsys):

@@ -87,10 +87,48 @@ def test_ledger_file_names_lessons_and_sources_that_exist():
     cited = {e.published.source for entries in ledger.values() for e in entries if e.published}
     assert cited, "the ledger cites no published number"
     assert cited <= keys, f"ledger sources missing from book/references.bib: {cited - keys}"
+    in_notes = {key for entries in ledger.values() for e in entries
+                for group in re.findall(r"\{cite:[tp]\}`([^`]+)`", e.note)
+                for key in group.split(",")}
+    assert in_notes <= keys, f"ledger notes cite works not in references.bib: {in_notes - keys}"
     for name, entries in ledger.items():
-        keys_shown = [e.key for e in entries]
-        assert len(keys_shown) == len(set(keys_shown)), f"{name}: a key is listed twice"
-        assert not set(keys_shown) & set(lesson.RESERVED_KEYS), f"{name}: lists a run field"
+        rows = [(e.key, e.divide_by) for e in entries]
+        assert len(rows) == len(set(rows)), f"{name}: a row is listed twice"
+        labels = [e.label for e in entries]
+        assert len(labels) == len(set(labels)), f"{name}: two rows share a label"
+        used = {key for row in rows for key in row if key}
+        assert not used & set(lesson.RESERVED_KEYS), f"{name}: lists a run field"
+
+
+def test_published_numbers_stand_beside_comparable_ones_only():
+    """A count is not set beside a ratio: where the published value is a ratio ("0.6 x the
+    teacher"), the row divides; and a GLUE average is never set beside one task's accuracy."""
+    for name, entries in build_book.load_ledger().items():
+        for entry in entries:
+            if entry.published is None:
+                continue
+            text = f"{entry.published.value} {entry.published.setting}"
+            assert "GLUE" not in text, f"{name} {entry.label}: a GLUE figure as published value"
+            if entry.key.endswith("_params"):
+                assert entry.divide_by, f"{name} {entry.label}: parameter counts need a ratio"
+
+
+def test_ledger_ratio_rows_and_notes(tmp_path: Path):
+    ledger = {"04_distillation": (
+        build_book.Entry("student_params", "student parameters"),
+        build_book.Entry("student_params", "student / teacher", divide_by="teacher_params",
+                         note="see {cite:t}`sanh2019distilbert`"),
+    )}
+    _write_run(tmp_path, "04_distillation", {"student_params": 30, "teacher_params": 120})
+    page = build_book.render_ledger(_records(tmp_path, "04_distillation"), ledger)
+    assert "| student parameters | 30 |  |  |  |  |" in page
+    assert "| student / teacher | 0.250 |  |  |  | see {cite:t}`sanh2019distilbert` |" in page
+    _write_run(tmp_path, "04_distillation", {"student_params": 30})
+    with pytest.raises(build_book.BuildError, match="lacks \\['teacher_params'\\]"):
+        build_book.render_ledger(_records(tmp_path, "04_distillation"), ledger)
+    _write_run(tmp_path, "04_distillation", {"student_params": 30, "teacher_params": 0})
+    with pytest.raises(build_book.BuildError, match="non-zero divisor"):
+        build_book.render_ledger(_records(tmp_path, "04_distillation"), ledger)
 
 
 def test_malformed_ledger_file_is_an_error(tmp_path: Path):
@@ -116,7 +154,7 @@ def test_ledger_shows_declared_entries_with_references(tmp_path: Path):
     page = build_book.render_ledger(records, ledger)
     for entry in entries:
         assert f"| {entry.label} | 0.500 |" in page
-    assert "{cite:t}`desai2020calibration`" in page
+    assert "{cite:t}`vovk2005algorithmic`" in page and "{cite:t}`desai2020calibration`" in page
     assert "run time 12.3 s (44 reference steps)" in page and "```{bibliography}" in page
 
 
@@ -134,8 +172,8 @@ def test_undeclared_lesson_shows_its_scalar_metrics_and_failures_show(tmp_path: 
     page = build_book.render_ledger(records, {})
     rows = [line for line in page.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows == [
-        "| quantity | this build | published | setting | source |",
-        "| score | 0.250 |  |  |  |",
+        "| quantity | this build | published | setting | source | notes |",
+        "| score | 0.250 |  |  |  |  |",
     ], "run fields, lists, flags or text shown"
     assert "failed in this build" in page
     status = build_book.render_status(records)
@@ -181,6 +219,7 @@ def test_misconceptions_and_agenda_pages(tmp_path: Path):
     assert "| 09:16 | *tea* | | | | 15 |" in agenda
     assert "| 09:31 | {doc}`Two </lessons/02_two>` | 20 | 2 | — | 22 |" in agenda
     assert "| 09:53 | *end* |" in agenda
+    assert "## Short (0 h 53)" in agenda  # the length is the sum of the rows, never typed
     plan["short"]["sessions"].append({"lesson": "07_missing", "teach": 1, "exercise": 1})
     with pytest.raises(build_book.BuildError, match="07_missing"):
         build_book.render_agenda(records, plan, tmp_path / "executed")
@@ -209,3 +248,55 @@ def test_cli_ledger_prints_the_pages_of_the_lessons_run(tmp_path: Path, monkeypa
     assert "| {doc}`02_calibration </lessons/02_calibration>` | quick |" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="02_calibration/metrics.json lacks"):
         main(["ledger"])  # the published entries of 02 name numbers this run lacks
+
+
+def test_intro_links_exactly_the_lessons_of_each_part_of_the_toc():
+    toc = {"parts": [
+        {"caption": "Start here", "chapters": [{"file": "book/how_to_use"}]},
+        {"caption": "Part I · One",
+         "chapters": [{"file": "lessons/01_a"}, {"file": "lessons/02_b"}]},
+        {"caption": "Part II · Two", "chapters": [{"file": "lessons/03_c"}]},
+    ]}
+    good = ("Intro.\n\n**Part I · One.** {doc}`../lessons/01_a`, {doc}`../lessons/02_b`.\n"
+            "After it you can.\n\n**Part II · Two.** {doc}`../lessons/03_c`.\nAfter it.\n")
+    build_book.check_intro(good, toc)
+    promised = good + "\n**Part III · Later.** {doc}`../lessons/07_d`.\n"
+    with pytest.raises(build_book.BuildError, match="Part III · Later"):
+        build_book.check_intro(promised, toc)
+    missing = good.replace(", {doc}`../lessons/02_b`", "")
+    with pytest.raises(build_book.BuildError, match="02_b"):
+        build_book.check_intro(missing, toc)
+    toc["parts"].append({"caption": "Part III · Three", "chapters": [{"file": "lessons/04_d"}]})
+    with pytest.raises(build_book.BuildError, match="no paragraph opening with"):
+        build_book.check_intro(good, toc)
+
+
+def test_the_course_intro_matches_its_table_of_contents():
+    import yaml
+
+    toc = yaml.safe_load((PATHS.root / "_toc.yml").read_text(encoding="utf-8"))
+    build_book.check_intro((PATHS.root / "book" / "intro.md").read_text(encoding="utf-8"), toc)
+
+
+def test_pages_hide_injected_parameters_and_fold_cells_that_only_record(tmp_path: Path):
+    def code(source, tags=(), outputs=()):
+        return {"cell_type": "code", "metadata": {"tags": list(tags)}, "source": source,
+                "outputs": list(outputs), "execution_count": 1}
+
+    record = {"output_type": "display_data", "metadata": {},
+              "data": {"application/papermill.record/text/plain": "0.5"}}
+    shown = {"output_type": "display_data", "metadata": {}, "data": {"text/plain": "0.5"}}
+    cells = [
+        code("profile = 'quick'", ["parameters"]),
+        code("# Parameters\nprofile = 'quick'\n", ["injected-parameters"]),
+        code("published = 92.4\nrun.record(gap=published - f1)", outputs=[record]),
+        code("x = fit()\nrun.record(x=x)", outputs=[record]),
+        code("run.record(a=1)\nprint(a)", outputs=[record, shown]),
+        code("%pip install llmu"),
+    ]
+    path = tmp_path / "lesson.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
+                                "nbformat_minor": 5}), encoding="utf-8")
+    staged = json.loads(build_book.page_notebook(path))
+    assert [c["metadata"]["tags"] for c in staged["cells"]] == [
+        ["parameters"], ["injected-parameters", "remove-cell"], ["hide-input"], [], [], []]

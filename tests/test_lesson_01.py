@@ -25,18 +25,21 @@ def test_lesson_01_seeds_disagree(executed_lessons):
 
 def test_lesson_01_label_noise_costs_accuracy_and_confidence(executed_lessons):
     m = executed_lessons[LESSON]
-    assert m["acc_label_noise"] < m["acc_clean"]
-    # paired over the dev sentences: the noisiest model is less confident, with an interval
-    # that excludes no change
+    # paired over the dev sentences: the noisiest model is less accurate and less confident,
+    # each with an interval that excludes no change
+    assert m["noise_accuracy_drop_ci_low"] > 0
     assert m["noise_confidence_drop_ci_low"] > 0
-    assert m["conf_label_noise"] < m["conf_clean"]
 
 
-def test_lesson_01_shift_costs_accuracy(executed_lessons):
+def test_lesson_01_shift_costs_calibration_and_cut_reviews_cost_accuracy(executed_lessons):
     m = executed_lessons[LESSON]
-    # two different test sets, so no paired interval; the two 95% intervals overlap on some
-    # seeds (seed 1: 0.752 [.., 0.787] vs 0.786 [0.757, ..]), so only the direction is asserted
-    assert m["acc_shifted"] < m["acc_in_domain"]
+    # Two independent samples each time (resampled separately). Reviews read whole are no
+    # harder than the SST-2 dev set (seeds 0-2: the drop's interval lies below 0) ...
+    assert m["shift_accuracy_drop_ci_low"] < 0
+    # ... but their ECE is higher (seeds 0-2: interval lows 0.028 to 0.055) ...
+    assert m["shift_ece_change_ci_low"] > 0
+    # ... and reviews cut at max_length are less accurate than whole ones (lows 0.033 to 0.11).
+    assert m["cut_accuracy_drop_ci_low"] > 0
 
 
 def test_lesson_01_out_of_scope_gets_confident_answers(executed_lessons):

@@ -16,15 +16,20 @@ def test_lesson_02_calibration_claims(executed_lessons):
     m = executed_lessons["02_calibration"]
     assert m["accuracy"] >= 0.80
     assert m["accuracy_ci_low"] <= m["accuracy"] <= m["accuracy_ci_high"]
-    # T is fitted on the calibration split; these are scores on the disjoint evaluation split.
-    assert m["nll_after"] <= m["nll_before"]
-    assert m["ece_after"] < m["ece_before"]
-    for when in ("before", "after"):
-        assert m[f"ece_{when}_ci_low"] <= m[f"ece_{when}"] <= m[f"ece_{when}_ci_high"]
+    # T is fitted on the calibration split; the paired change on the disjoint evaluation split.
+    # (The percentile interval of ECE is biased upwards: no claim that it holds the estimate.)
+    assert m["nll_change"] < 0
     assert m["conformal_coverage"] >= 1 - m["conformal_alpha"] - 0.03
     assert 1 <= m["conformal_mean_set_size"] <= 2
     assert m["selective_accuracy_at_50"] >= m["accuracy"]
     assert 0 <= m["aurc"] <= 1 - m["accuracy"]
+
+
+def test_lesson_02_conformal_under_shift(executed_lessons):
+    m = executed_lessons["02_calibration"]
+    # Recalibrating on the new domain restores the guarantee: averaged over 500 random halvings
+    # of exchangeable reviews, coverage is at least 1 - alpha (up to Monte Carlo noise).
+    assert m["coverage_recalibrated_over_splits"] >= 1 - m["conformal_alpha"] - 0.02
 
 
 def test_lesson_02_is_reproducible(executed_lessons, tmp_path):

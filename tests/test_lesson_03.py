@@ -13,8 +13,10 @@ def test_lesson_03_ensemble_beats_single_model(executed_lessons):
     m = executed_lessons[LESSON]
     assert m["acc_single_ci_low"] > 0.8  # far better than chance (1 / n_classes)
     # Paired bootstrap over test queries: the ensemble's NLL is lower than the single model's.
-    assert m["nll_gain_ensemble_ci_high"] < 0
-    assert m["nll_ensemble"] < m["nll_single"]
+    assert m["nll_change_ensemble_ci_high"] < 0
+    # Averaging lowers the mean confidence by more than it raises the accuracy (paired): the
+    # signed gap moves down, which is why the ensemble's ECE need not fall with its NLL.
+    assert m["gap_change_ensemble_ci_high"] < 0
 
 
 def test_lesson_03_out_of_scope_detection(executed_lessons):

@@ -9,13 +9,9 @@ pytestmark = pytest.mark.lesson
 
 def test_lesson_05_augmentation_claims(executed_lessons):
     m = executed_lessons["05_augmentation"]
-    # The backbone learns something from every training-set size (mean over seeds).
-    assert all(a > 0.55 for a in m["acc_baseline"])
-    # More data does not hurt the baseline: the paired interval (largest - smallest size)
-    # does not lie below zero.
-    assert m["baseline_data_gain_ci_high"] > 0
-    # EDA buys no accuracy here: at no size does the paired interval of the gain lie above 0.
-    assert m["n_sizes_helped"] == 0
-    assert all(high < 0.05 for high in m["acc_gain_ci_high"])
+    # EDA's rate is not the fraction of words it edits on short phrases: one edit at least.
+    assert m["median_words"] < 20 and m["edit_share"] > 0.15
     # Embedding neighbours contain antonyms: the lesson's warning is measured, not assumed.
     assert m["n_polar_pairs"] > 0 and m["antonym_rate_ci_low"] > 0
+    # Claims about the trained models (baseline accuracy, EDA's paired gain) are asserted only
+    # once checked on seeds 0, 1 and 2 of the redesigned experiment.

@@ -61,6 +61,18 @@ def test_plot_reliability_overlay_on_given_axes(logits_labels):
         t.startswith("fitted T") for t in texts
     )
     assert out.histogram_ax is None and len(fig.axes) == 1
+    assert not out.patches, "overlaid diagrams are drawn as lines, not as bars on top of each other"
+    assert len(out.get_lines()) == 3  # the diagonal and one line per diagram
+
+
+def test_overlaid_histograms_show_fractions_so_a_small_set_stays_visible(logits_labels):
+    z, y = logits_labels
+    big = cal.reliability_diagram(cal.softmax(z), y)
+    small = cal.reliability_diagram(cal.softmax(z[:40]), y[:40])
+    ax = plots.plot_reliability([big, small], labels=["400", "40"])
+    assert ax.histogram_ax.get_ylabel() == "fraction"
+    heights = [patch.get_data().values for patch in ax.histogram_ax.patches]
+    assert [h.sum() for h in heights] == pytest.approx([1.0, 1.0])
 
 
 def test_plot_reliability_axis_labels_default_and_custom():
@@ -99,6 +111,27 @@ def test_plot_risk_coverage(logits_labels):
     plots.plot_risk_coverage(curves["max prob"])  # a single curve is accepted too
     with pytest.raises(ValueError, match="RiskCoverage"):
         plots.plot_risk_coverage({"x": [1, 2]})
+
+
+def test_plot_roc_orders_by_auroc_and_marks_the_fpr_at_95_tpr():
+    rng = np.random.default_rng(0)
+    s_in = rng.normal(0, 1, 300)
+    s_out = {"weak": rng.normal(0.5, 1, 200), "strong": rng.normal(2.0, 1, 200)}
+    curves = {name: uq.roc_curve(s_in, s) for name, s in s_out.items()}
+    ax = plots.plot_roc(curves, title="OOS")
+    texts = _legend_texts(ax)
+    assert texts[0].startswith("chance") and texts[1].startswith("TPR = 0.95")
+    assert texts[2:] == [f"{name} (AUROC {uq.auroc(s_in, s_out[name]):.3f})"
+                         for name in ("strong", "weak")]  # best first, areas as uq.auroc
+    colours = {line.get_color() for line in ax.get_lines() if len(line.get_xdata()) > 2}
+    assert len(colours) == 2  # the two curves, each its own colour (the chance line has 2 points)
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert len(dots) == 2 and all(line.get_ydata()[0] >= 0.95 for line in dots)
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title() == "OOS"
+    with pytest.raises(ValueError, match="ROC"):
+        plots.plot_roc({"x": [0, 1]})
+    with pytest.raises(ValueError, match="tpr"):
+        plots.plot_roc(curves, tpr=1.5)
 
 
 def test_reliability_at_temperature(logits_labels):

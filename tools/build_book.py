@@ -11,7 +11,10 @@ functions), plus the ledger that ``python -m llmu ledger`` prints:
 
 ``stage``
     Mirror the book's source into ``_build/site/``: ``_config.yml``, ``_toc.yml`` and
-    ``book/`` as they are, ``lessons/`` replaced by the *executed* notebooks, and
+    ``book/`` as they are, ``lessons/`` replaced by the *executed* notebooks (papermill's
+    injected-parameters cell removed, cells that only record numbers folded:
+    :func:`page_notebook`), after checking that ``book/intro.md`` describes exactly the
+    lessons of ``_toc.yml`` (:func:`check_intro`), and
     ``_vendor/`` holding the JavaScript that the pages load (MathJax 3, require.js,
     the Jupyter widgets HTML manager), copied from ``node_modules/`` (``npm ci``).
     It also writes the pages made from this build's runs (:data:`GENERATED_PAGES`).
@@ -87,6 +90,8 @@ GENERATED_PAGES = (
     "book/ledger.md", "book/status.md", "book/misconceptions.md", "book/workshop/agenda.md",
 )
 LEDGER_FILE = ROOT / "book" / "ledger.yml"
+TOC_FILE = ROOT / "_toc.yml"
+INTRO_FILE = ROOT / "book" / "intro.md"
 WORKSHOP_PLAN = ROOT / "book" / "workshop" / "plan.yml"
 MISCONCEPTIONS_OPENING = "```{admonition} Common misconceptions"
 
@@ -204,11 +209,30 @@ class Published:
 
 @dataclass(frozen=True)
 class Entry:
-    """One row of the ledger: a key of the lesson's ``metrics.json`` and what it means."""
+    """One row of the ledger: a key of the lesson's ``metrics.json`` and what it means.
+
+    ``divide_by`` names a second key: the row then shows the ratio ``key / divide_by`` (a
+    student/teacher ratio, say), so that it compares like with like. ``published`` is a
+    published number measured in a setting comparable with this run's; ``note`` (Markdown,
+    citations allowed) holds what is worth knowing but not comparable.
+    """
 
     key: str
     label: str
     published: Published | None = None
+    divide_by: str | None = None
+    note: str = ""
+
+    def value(self, metrics: Mapping[str, object]) -> object:
+        """This row's number in a run's metrics."""
+        value = metrics[self.key]
+        if self.divide_by is None:
+            return value
+        divisor = metrics[self.divide_by]
+        if not (_is_number(value) and _is_number(divisor)) or divisor == 0:
+            raise BuildError(f"ledger row {self.label!r}: {self.key} / {self.divide_by} needs "
+                             f"two numbers and a non-zero divisor, got {value!r} / {divisor!r}")
+        return float(value) / float(divisor)
 
 
 def _read_yaml(path: Path, what: str) -> object:
@@ -232,7 +256,7 @@ def load_ledger(path: Path = LEDGER_FILE) -> dict[str, tuple[Entry, ...]]:
             where = f"{_rel(path)} [{lesson}] {item!r}"
             if not isinstance(item, dict) or not {"key", "label"} <= set(item):
                 raise BuildError(f"{where}: every entry needs a key and a label")
-            unknown = set(item) - {"key", "label", "published"}
+            unknown = set(item) - {"key", "label", "published", "divide_by", "note"}
             if unknown:
                 raise BuildError(f"{where}: unknown field(s) {sorted(unknown)}")
             published = item.get("published")
@@ -241,7 +265,10 @@ def load_ledger(path: Path = LEDGER_FILE) -> dict[str, tuple[Entry, ...]]:
                         "value", "setting", "source"}:
                     raise BuildError(f"{where}: published needs exactly value, setting, source")
                 published = Published(**{k: str(v) for k, v in published.items()})
-            entries.append(Entry(str(item["key"]), str(item["label"]), published))
+            divide_by = item.get("divide_by")
+            entries.append(Entry(str(item["key"]), str(item["label"]), published,
+                                 None if divide_by is None else str(divide_by),
+                                 " ".join(str(item.get("note") or "").split())))
         ledger[str(lesson)] = tuple(entries)
     return ledger
 
@@ -310,7 +337,8 @@ def ledger_entries(record: LessonRecord, ledger: Mapping[str, Sequence[Entry]]) 
     """The rows of a lesson's ledger section: those of ``book/ledger.yml``, else every scalar
     number of its ``metrics.json`` (the run's own fields, settings included, left out)."""
     if record.name in ledger:
-        missing = [e.key for e in ledger[record.name] if e.key not in record.metrics]
+        missing = [key for e in ledger[record.name] for key in (e.key, e.divide_by)
+                   if key is not None and key not in record.metrics]
         if missing:
             raise BuildError(f"{record.name}/metrics.json lacks {missing}, which the ledger "
                              f"shows ({_rel(LEDGER_FILE)}): record them or edit the ledger")
@@ -343,6 +371,11 @@ def render_ledger(records: Sequence[LessonRecord], ledger: Mapping[str, Sequence
         "small offline backbone, a CPU): expect its numbers to fall short of the published ones,",
         "which the `full` profile targets. The lessons explain each gap.",
         "",
+        "A published number stands beside ours only where the two were measured alike: the same",
+        "quantity (a ratio beside a ratio, a sentiment accuracy beside a sentiment accuracy) in a",
+        "comparable setting. Figures from other tasks, other data sizes or other protocols are",
+        "in the *notes* column, with their setting, for orientation only.",
+        "",
     ]
     for record in records:
         lines += [f"## {{doc}}`{record.title} </lessons/{record.name}>`", ""]
@@ -351,14 +384,15 @@ def render_ledger(records: Sequence[LessonRecord], ledger: Mapping[str, Sequence
                       ""]
             continue
         lines += [_run_line(record.metrics), "",
-                  "| quantity | this build | published | setting | source |",
-                  "|---|---|---|---|---|"]
+                  "| quantity | this build | published | setting | source | notes |",
+                  "|---|---|---|---|---|---|"]
         for entry in ledger_entries(record, ledger):
             ref = entry.published
             published = ((ref.value, ref.setting, f"{{cite:t}}`{ref.source}`") if ref
                          else ("", "", ""))
-            value = format_value(record.metrics[entry.key])
-            lines.append(f"| {entry.label} | {value} | " + " | ".join(published) + " |")
+            value = format_value(entry.value(record.metrics))
+            lines.append(f"| {entry.label} | {value} | " + " | ".join(published)
+                         + f" | {entry.note} |")
         lines.append("")
     lines += ["## References", "", "```{bibliography}", ":filter: docname in docnames", "```", ""]
     return "\n".join(lines)
@@ -429,7 +463,8 @@ def render_misconceptions(records: Sequence[LessonRecord],
         "lesson names the ones that belong to its topic in a \"Common misconceptions\" box and",
         "shows the right version with code. This page gathers those boxes as the lessons state",
         "them (it is generated from the lessons when the book is built); follow the link to see",
-        "each correction demonstrated.",
+        "each correction demonstrated. It lists only the lessons this book contains: a",
+        "misconception whose lesson is still being written appears here when that lesson does.",
         "",
     ]
     for record in records:
@@ -451,6 +486,10 @@ def _clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def _duration(minutes: int) -> str:
+    return f"{minutes // 60} h {minutes % 60:02d}"
+
+
 def render_agenda(records: Sequence[LessonRecord], plan: Mapping[str, dict],
                   executed_dir: Path = EXECUTED_DIR) -> str:
     """The workshop agendas of ``plan.yml``, timed with each lesson's measured quick-profile
@@ -463,19 +502,19 @@ def render_agenda(records: Sequence[LessonRecord], plan: Mapping[str, dict],
         "lesson's `quick` profile in this build (see {doc}`/book/status`), rounded up to whole",
         "minutes, on the build machine's 2 CPU cores; a participant's laptop may need up to twice",
         "as long. *Teach* and *exercise* are the planned minutes of `book/workshop/plan.yml`. The",
-        "live exercise is the lesson's first; the others make good homework.",
+        "live exercise is the lesson's first; the others make good homework. Each agenda's",
+        "length, in its heading, is the sum of its rows.",
         "",
     ]
     for key, agenda in plan.items():
         hours, minutes = map(int, str(agenda["start"]).split(":"))
-        now = hours * 60 + minutes
-        lines += [f"## {agenda['title']}", "", agenda["summary"].strip(), "",
-                  "| start | session | teach | run | exercise (live) | minutes |",
-                  "|---|---|---|---|---|---|"]
+        start = now = hours * 60 + minutes
+        rows = ["| start | session | teach | run | exercise (live) | minutes |",
+                "|---|---|---|---|---|---|"]
         for session in agenda["sessions"]:
             if "break" in session:
-                lines.append(f"| {_clock(now)} | *{session['break']}* | | | "
-                             f"| {session['minutes']} |")
+                rows.append(f"| {_clock(now)} | *{session['break']}* | | | "
+                            f"| {session['minutes']} |")
                 now += int(session["minutes"])
                 continue
             name = session["lesson"]
@@ -488,10 +527,12 @@ def render_agenda(records: Sequence[LessonRecord], plan: Mapping[str, dict],
             live = (f"{session['exercise']} ({{ref}}`{labels[0]}`)"
                     if labels and session["exercise"] else "—")
             total = int(session["teach"]) + run + int(session["exercise"])
-            lines.append(f"| {_clock(now)} | {{doc}}`{record.title} </lessons/{name}>` "
-                         f"| {session['teach']} | {run} | {live} | {total} |")
+            rows.append(f"| {_clock(now)} | {{doc}}`{record.title} </lessons/{name}>` "
+                        f"| {session['teach']} | {run} | {live} | {total} |")
             now += total
-        lines += [f"| {_clock(now)} | *end* | | | | |", ""]
+        rows += [f"| {_clock(now)} | *end* | | | | |", ""]
+        lines += [f"## {agenda['title']} ({_duration(now - start)})", "",
+                  agenda["summary"].strip(), "", *rows]
     return "\n".join(lines)
 
 
@@ -522,9 +563,91 @@ def ledger_so_far(status: bool = False, executed_dir: Path = EXECUTED_DIR,
     return page, all(record.passed for record in records)
 
 
+def toc_lessons_by_part(toc: Mapping[str, object]) -> dict[str, list[str]]:
+    """The lessons of each part of ``_toc.yml`` that has lessons: caption -> lesson names."""
+    parts: dict[str, list[str]] = {}
+    for part in toc.get("parts", []):
+        names = [str(c["file"]).split("/", 1)[1] for c in part.get("chapters", [])
+                 if str(c.get("file", "")).startswith("lessons/")]
+        if names:
+            parts[str(part["caption"])] = names
+    return parts
+
+
+def check_intro(intro: str, toc: Mapping[str, object]) -> None:
+    """Fail unless the introduction's parts link exactly the lessons of ``_toc.yml``'s parts.
+
+    The introduction describes each part in a paragraph opening with ``**CAPTION.**``; it may
+    describe only chapters the book has, and must describe each of them, in its own part.
+    """
+    paragraphs = {m.group(1): m.group(2) for m in re.finditer(
+        r"^\*\*(Part [^*]+?)\.\*\*(.*?)(?=\n\n|\Z)", intro, flags=re.M | re.S)}
+    expected = toc_lessons_by_part(toc)
+    problems = []
+    for caption in sorted(set(paragraphs) - set(expected)):
+        problems.append(f"describes {caption!r}, which _toc.yml does not have (or has no lesson)")
+    for caption, names in expected.items():
+        if caption not in paragraphs:
+            problems.append(f"has no paragraph opening with '**{caption}.**'")
+            continue
+        linked = re.findall(r"\{doc\}`\.\./lessons/([^`<>\s]+)`", paragraphs[caption])
+        if linked != names:
+            problems.append(f"'{caption}' links {linked}; _toc.yml lists {names}")
+    if problems:
+        raise BuildError(f"{_rel(INTRO_FILE)} does not match {_rel(TOC_FILE)}: "
+                         + "; ".join(problems))
+
+
+#: Tags the staged notebooks get, so that the pages hide what is not for the reader:
+#: papermill's injected parameters (the run's own values, shown in the run summary) are removed,
+#: and a cell that only records numbers for the prose gets its code folded away.
+INJECTED_TAG, REMOVE_TAG, FOLD_TAG = "injected-parameters", "remove-cell", "hide-input"
+RECORDING_CALLS = {"run.record", "glue"}
+
+
+def records_only(source: str) -> bool:
+    """Whether a code cell only records numbers: each statement a ``run.record(...)`` or
+    ``glue(...)`` call or a constant assignment, with at least one call."""
+    import ast
+
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:  # IPython magics: not a bookkeeping cell
+        return False
+    calls = [s for s in body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+             and ast.unparse(s.value.func) in RECORDING_CALLS]
+    constants = [s for s in body if isinstance(s, ast.Assign)
+                 and isinstance(s.value, ast.Constant)]
+    return bool(calls) and len(calls) + len(constants) == len(body)
+
+
+def _visible(output: Mapping[str, object]) -> bool:
+    data = output.get("data") or {}
+    return output.get("output_type") == "stream" or any(
+        not str(mime).startswith("application/papermill.record/") for mime in data)
+
+
+def page_notebook(executed: Path) -> str:
+    """The executed notebook as the book renders it (see :data:`INJECTED_TAG`)."""
+    notebook = json.loads(executed.read_text(encoding="utf-8"))
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        source = "".join(cell.get("source", []))
+        if INJECTED_TAG in tags:
+            tags.append(REMOVE_TAG)
+        elif records_only(source) and not any(map(_visible, cell.get("outputs", []))):
+            tags.append(FOLD_TAG)
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
 def _write_generated(executed_dir: Path) -> dict[str, Path]:
     files = {}
-    for rel, text in generated_pages(executed_dir).items():
+    pages = generated_pages(executed_dir)
+    for lesson in lesson_files():
+        pages[f"lessons/{lesson.name}"] = page_notebook(executed_dir / lesson.name)
+    for rel, text in pages.items():
         target = GENERATED_DIR / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
@@ -565,7 +688,8 @@ def source_files(executed_dir: Path = EXECUTED_DIR) -> dict[str, Path]:
                 f"{_rel(executed)} records a failed or unfinished execution (removed it): "
                 f"fix lessons/{lesson.name} and run `make book` again"
             )
-        files[f"lessons/{lesson.name}"] = executed
+    check_intro(INTRO_FILE.read_text(encoding="utf-8"),
+                _read_yaml(TOC_FILE, "the table of contents") or {})
     files.update(_write_generated(executed_dir))
     files.update(_asset_files())
     return files

@@ -7,11 +7,14 @@ an ``extra_loss`` for :func:`llmu.train.train`. Robustness is then *measured* wi
 on text: :func:`greedy_attack` changes at most ``max_changes`` words, most important first,
 with candidates from :func:`llmu.augment.embedding_neighbours` filtered by
 :func:`same_polarity` (word level) or from :func:`typo_candidates` (character level).
+:func:`flips_sentiment` audits the swaps an attack made against a published lexicon
+(:func:`vader_valence`) that the filter never saw.
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 import zlib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ from typing import Literal
 import numpy as np
 import torch
 from datasets import Dataset
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from llmu._checks import (
     check_choice,
@@ -64,6 +68,27 @@ def perturbed_embeddings(model: torch.nn.Module, delta: torch.Tensor) -> Iterato
         handle.remove()
 
 
+#: The word-embedding output of the latest forward pass of each embedding layer that
+#: :func:`_record_embeddings` watches.
+_LATEST_EMBEDDINGS: weakref.WeakKeyDictionary[torch.nn.Module, torch.Tensor] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _record_embeddings(embeddings: torch.nn.Module) -> torch.Tensor | None:
+    """The output of the latest forward pass of ``embeddings`` (None the first time: from then
+    on a permanent forward hook remembers it)."""
+    if embeddings not in _LATEST_EMBEDDINGS:
+
+        def remember(module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> None:
+            _LATEST_EMBEDDINGS[module] = output
+
+        embeddings.register_forward_hook(remember)
+        _LATEST_EMBEDDINGS[embeddings] = torch.empty(0)
+        return None
+    return _LATEST_EMBEDDINGS[embeddings]
+
+
 def _norms(x: torch.Tensor, norm: Norm) -> torch.Tensor:
     """L2 norms broadcastable against ``x`` (batch, tokens, hidden): per token or per sequence."""
     if check_choice(norm, "norm", ("token", "sequence")) == "sequence":
@@ -89,7 +114,11 @@ class EmbeddingAdversary:
     """The adversarial term of the training loss, as an ``extra_loss`` for :func:`llmu.train.train`.
 
     - ``"fgm"`` (Miyato et al. 2017): one step of length ``epsilon`` along the normalised
-      gradient at ``δ = 0``.
+      gradient at ``δ = 0``. That gradient is the clean loss's gradient with respect to the word
+      embeddings, so it reuses the training loop's clean forward pass (``outputs``): the first
+      call leaves a forward hook on the embedding layer that remembers its latest output, and
+      only that first call, or a call whose ``outputs`` did not come from the batch's own
+      forward pass, pays for an extra forward pass at ``δ = 0``.
     - ``"pgd"`` (Madry et al. 2018): ``steps`` projected steps of ``step_size`` from a random
       start in the ball.
     - ``"freelb"`` (Zhu et al. 2020): like PGD, but the loss is averaged over every step's
@@ -121,13 +150,36 @@ class EmbeddingAdversary:
 
     @property
     def forward_passes(self) -> int:
-        """Forward passes per batch on top of the clean one (a rough cost model: (1 + this)x)."""
-        return self.steps + (self.method != "freelb")
+        """Forward passes per batch on top of the clean one: FGM's gradient reuses the clean
+        pass, so FGM adds 1, PGD ``steps + 1`` (the last one trains on ``δ``), FreeLB ``steps``.
+        Each comes with a backward pass; FGM adds one more, to the embeddings only."""
+        return self.steps + (self.method == "pgd")
+
+    def _clean_gradient(
+        self, model: torch.nn.Module, batch: dict[str, torch.Tensor], outputs: object
+    ) -> torch.Tensor | None:
+        """The clean loss's gradient with respect to the word embeddings, from the clean forward
+        pass that produced ``outputs`` (None if that pass was not recorded)."""
+        recorded = _record_embeddings(input_embeddings(model))
+        loss = getattr(outputs, "loss", None)
+        if (
+            recorded is None
+            or not isinstance(loss, torch.Tensor)
+            or not recorded.requires_grad
+            or recorded.shape[:2] != batch["input_ids"].shape
+        ):
+            return None
+        # allow_unused: an embedding output of another forward pass is not in this loss's graph
+        (grad,) = torch.autograd.grad(loss, recorded, retain_graph=True, allow_unused=True)
+        return grad
 
     def perturb(
-        self, model: torch.nn.Module, batch: dict[str, torch.Tensor]
+        self, model: torch.nn.Module, batch: dict[str, torch.Tensor], outputs: object = None
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """The final perturbation (batch, tokens, hidden), and for FreeLB the loss of every step."""
+        """The final perturbation (batch, tokens, hidden), and for FreeLB the loss of every step.
+
+        ``outputs``, the model's clean forward pass on ``batch``, saves FGM a forward pass.
+        """
         if "labels" not in batch:
             raise ValueError("adversarial training needs a 'labels' column in the batch")
         embeddings = input_embeddings(model)
@@ -141,29 +193,24 @@ class EmbeddingAdversary:
         )
         losses = []
         for _ in range(self.steps):
-            delta.requires_grad_(True)
-            with perturbed_embeddings(model, delta):
-                loss = model(**batch).loss
-            keep = (
-                self.method == "freelb"
-            )  # FreeLB also trains on the loss at this step's perturbation
-            (grad,) = torch.autograd.grad(loss, delta, retain_graph=keep)
-            if keep:
-                losses.append(loss)
-            delta = (
-                project(
-                    delta.detach() + step * ascent_direction(grad, self.norm),
-                    self.epsilon,
-                    self.norm,
-                )
-                * mask
-            )
+            grad = self._clean_gradient(model, batch, outputs) if self.method == "fgm" else None
+            if grad is None:
+                delta.requires_grad_(True)
+                with perturbed_embeddings(model, delta):
+                    loss = model(**batch).loss
+                # FreeLB also trains on the loss at this step's perturbation
+                keep = self.method == "freelb"
+                (grad,) = torch.autograd.grad(loss, delta, retain_graph=keep)
+                if keep:
+                    losses.append(loss)
+            direction = ascent_direction(grad.to(delta.dtype) * mask, self.norm)
+            delta = project(delta.detach() + step * direction, self.epsilon, self.norm) * mask
         return delta, losses
 
     def __call__(
         self, model: torch.nn.Module, batch: dict[str, torch.Tensor], outputs: object
     ) -> torch.Tensor:
-        delta, losses = self.perturb(model, batch)
+        delta, losses = self.perturb(model, batch, outputs)
         if self.method != "freelb":
             with perturbed_embeddings(model, delta):
                 losses.append(model(**batch).loss)
@@ -193,17 +240,59 @@ def word_polarity(
     }
 
 
+#: (suffix, ending of the base form), tried in this order by :func:`lexicon_label`.
+INFLECTIONS = (
+    ("iest", "y"), ("ier", "y"), ("ily", "y"), ("ies", "y"), ("est", ""), ("est", "e"),
+    ("er", ""), ("er", "e"), ("ly", ""), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"),
+    ("ing", ""), ("ing", "e"),
+)  # fmt: skip
+
+
+def lexicon_label(word: str, polarity: Mapping[str, int]) -> int | None:
+    """The lexicon's label of ``word`` (lower-cased), else of its base form: the first of
+    :data:`INFLECTIONS` whose suffix, replaced by its ending, gives a labelled word of at least
+    three letters, also with a doubled final consonant undone ("richer" -> "rich", "funniest"
+    -> "funny", "sadder" -> "sad"). None if neither is labelled."""
+    word = word.lower()
+    if word in polarity:
+        return polarity[word]
+    for suffix, ending in INFLECTIONS:
+        stem = word[: -len(suffix)]
+        if not word.endswith(suffix) or len(stem) < 3:
+            continue
+        undoubled = stem[:-1] if len(stem) > 3 and stem[-1] == stem[-2] and not ending else None
+        for base in (stem + ending, undoubled):
+            if base in polarity:
+                return polarity[base]
+    return None
+
+
 def same_polarity(
     neighbours: Mapping[str, Sequence[str]], polarity: Mapping[str, int]
 ) -> dict[str, list[str]]:
-    """Keep only candidates with the same lexicon label as their word (both unlabelled, or the same
-    label): embedding neighbours include antonyms ("good" -> "bad"), which would change the true
-    label."""
-    kept = {
-        w: [c for c in cands if polarity.get(c) == polarity.get(w)]
-        for w, cands in neighbours.items()
-    }
+    """Keep only candidates with the same lexicon label as their word (both unlabelled, or the
+    same label), both as written and as :func:`lexicon_label` of the base form: embedding
+    neighbours include antonyms ("good" -> "bad", "richer" -> "poorer"), which would change the
+    true label."""
+
+    def labels(word: str) -> tuple[int | None, int | None]:
+        return polarity.get(word.lower()), lexicon_label(word, polarity)
+
+    kept = {w: [c for c in cands if labels(c) == labels(w)] for w, cands in neighbours.items()}
     return {w: cands for w, cands in kept.items() if cands}
+
+
+def vader_valence() -> dict[str, float]:
+    """The VADER sentiment lexicon (Hutto & Gilbert 2014): about 7,500 words and emoticons with
+    their mean valence in [-4, 4] as rated by ten people, shipped with the ``vaderSentiment``
+    package (nothing is downloaded)."""
+    return dict(SentimentIntensityAnalyzer().lexicon)
+
+
+def flips_sentiment(word: str, replacement: str, valence: Mapping[str, float]) -> bool:
+    """Whether ``valence`` rates the two words (lower-cased) with opposite signs; a word it does
+    not rate counts as neutral, so only a known positive-negative swap is flagged."""
+    return valence.get(word.lower(), 0.0) * valence.get(replacement.lower(), 0.0) < 0
 
 
 #: Letters next to each other on a QWERTY keyboard, for substitution typos.
@@ -292,6 +381,15 @@ class AttackResult:
     def success(self) -> np.ndarray:
         """Attacked examples whose prediction the attack flipped."""
         return self.attacked & (self.adversarial_probs.argmax(1) != self.labels)
+
+    def swaps(self) -> list[tuple[str, str]]:
+        """(original, replacement) for every word a successful attack changed."""
+        return [
+            (old, new)
+            for i in np.flatnonzero(self.success)
+            for old, new in zip(self.texts[i].split(), self.adversarial_texts[i].split())
+            if old != new
+        ]
 
     @property
     def clean_accuracy(self) -> float:

@@ -65,8 +65,15 @@ def _words(text: str) -> list[str]:
     return words
 
 
-def _n_changes(rate: float, n_words: int) -> int:
-    """EDA's number of edits: ``max(1, int(rate * n))``, and none when the rate is 0."""
+def n_edits(rate: float, n_words: int) -> int:
+    """How many edits EDA's synonym replacement, random insertion and random swap make in a text
+    of ``n_words`` words: ``max(1, int(rate * n_words))``, and none when the rate is 0.
+
+    So every text shorter than ``2 / rate`` words gets exactly one edit: at rate 0.1, one word of
+    a 3-word phrase (a third of it) rather than one word in ten.
+    """
+    rate = _check_rate(rate)
+    n_words = check_int(n_words, "n_words", hint="It is the number of words of the text.")
     return 0 if rate == 0 else max(1, int(rate * n_words))
 
 
@@ -86,7 +93,7 @@ def synonym_replacement(text: str, rate: float, synonyms: Synonyms, rng: RandomS
     if rate == 0:
         return text
     positions = _candidates(words, synonyms)
-    n = min(_n_changes(rate, len(words)), len(positions))
+    n = min(n_edits(rate, len(words)), len(positions))
     for i in rng.permutation(positions)[:n]:
         options = synonyms[words[i].lower()]
         words[i] = options[rng.integers(len(options))]
@@ -102,7 +109,7 @@ def random_insertion(text: str, rate: float, synonyms: Synonyms, rng: RandomStat
     sources = [words[i].lower() for i in _candidates(words, synonyms)]
     if not sources:
         return " ".join(words)
-    for _ in range(_n_changes(rate, len(words))):
+    for _ in range(n_edits(rate, len(words))):
         options = synonyms[sources[rng.integers(len(sources))]]
         words.insert(int(rng.integers(len(words) + 1)), options[rng.integers(len(options))])
     return " ".join(words)
@@ -116,7 +123,7 @@ def random_swap(text: str, rate: float, rng: RandomState) -> str:
         return text
     if len(words) < 2:
         return " ".join(words)
-    for _ in range(_n_changes(rate, len(words))):
+    for _ in range(n_edits(rate, len(words))):
         i, j = rng.choice(len(words), size=2, replace=False)
         words[i], words[j] = words[j], words[i]
     return " ".join(words)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,6 +42,7 @@ Binning = Literal["width", "mass"]
 __all__ = [
     "SCORES",
     "Interval",
+    "PairedProportions",
     "ReliabilityData",
     "Scorecard",
     "TemperatureScaler",
@@ -49,12 +50,14 @@ __all__ = [
     "apply_temperature",
     "bootstrap_ci",
     "brier",
+    "confidence_gap",
     "confidence_reliability",
     "ece",
     "ece_floor",
     "fit_temperature",
     "mce",
     "nll",
+    "paired_proportions",
     "reliability_diagram",
     "scorecard",
     "softmax",
@@ -103,6 +106,16 @@ def accuracy(probs: Any, labels: Any) -> float:
     """Fraction of examples whose arg-max class (lowest index on ties) equals the label."""
     _, correct = top_label(probs, labels)
     return float(correct.mean())
+
+
+def confidence_gap(probs: Any, labels: Any) -> float:
+    """Mean top-label confidence minus accuracy: positive if over-confident, negative if under.
+
+    The unbinned, signed summary of calibration-in-the-large (a model can have a gap of 0 and
+    a large ECE, with its over- and under-confident bins cancelling).
+    """
+    conf, correct = top_label(probs, labels)
+    return float(conf.mean() - correct.mean())
 
 
 # --------------------------------------------------------------------------- binning, ECE
@@ -369,6 +382,15 @@ class Interval:
             f"{self.estimate:.4g} [{self.low:.4g}, {self.high:.4g}] ({100 * self.confidence:g}% CI)"
         )
 
+    def side(self, value: float) -> str:
+        """Where the interval lies relative to ``value``: ``"below"``, ``"above"`` or
+        ``"across"`` (it contains ``value``, so the data do not resolve the difference).
+
+        For prose that must read right on every run, e.g. "the interval lies {side} zero".
+        """
+        value = check_number(value, "value", hint="e.g. 0 for a difference, 0.9 for a target")
+        return "below" if self.high < value else "above" if self.low > value else "across"
+
 
 def bootstrap_ci(
     metric: Callable[..., float],
@@ -413,6 +435,57 @@ def bootstrap_ci(
         def metric(a: Any, b: Any, *rest: Any) -> float:
             return float(single(a, *rest)) - float(single(b, *rest))
 
+    data = _example_rows(arrays)
+    n_resamples, confidence = _check_resampling(n_resamples, confidence)
+    idx = np.random.default_rng(seed).integers(0, len(data[0]), size=(n_resamples, len(data[0])))
+    stats = [metric(*(a[i] for a in data)) for i in idx]
+    return _percentile_interval(metric(*data), stats, confidence)
+
+
+def bootstrap_difference_ci(
+    metric: Callable[..., float],
+    first: Sequence[Any],
+    second: Sequence[Any],
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """Percentile-bootstrap interval for ``metric(*first) - metric(*second)`` on two
+    *independent* samples, e.g. accuracy in domain minus accuracy on another data set.
+
+    Each resample redraws the rows of each sample separately (a stratified bootstrap), keeping
+    the two sample sizes. Use :func:`bootstrap_ci` with ``paired=True`` instead when both systems
+    answer the same examples. ``first`` and ``second`` are tuples of arrays, e.g.
+    ``bootstrap_difference_ci(accuracy, (probs_a, labels_a), (probs_b, labels_b))``.
+    """
+    if not callable(metric):
+        raise ValueError(
+            f"metric must be a callable f(*arrays) -> float; got {type(metric).__name__}."
+        )
+    samples = []
+    for name, arrays in (("first", first), ("second", second)):
+        if not isinstance(arrays, (tuple, list)) or not arrays:
+            raise ValueError(
+                f"{name} must be a non-empty tuple of arrays, e.g. (probs, labels); "
+                f"got {type(arrays).__name__}."
+            )
+        samples.append(_example_rows(arrays))
+    n_resamples, confidence = _check_resampling(n_resamples, confidence)
+    rng = np.random.default_rng(seed)
+    draws = [rng.integers(0, len(rows[0]), size=(n_resamples, len(rows[0]))) for rows in samples]
+
+    def difference(rows_a: list[np.ndarray], rows_b: list[np.ndarray]) -> float:
+        return float(metric(*rows_a)) - float(metric(*rows_b))
+
+    stats = [
+        difference([a[i] for a in samples[0]], [b[j] for b in samples[1]])
+        for i, j in zip(*draws)
+    ]
+    return _percentile_interval(difference(*samples), stats, confidence)
+
+
+def _example_rows(arrays: Sequence[Any]) -> list[np.ndarray]:
+    """The arrays as numpy, checked to share one row per example (at least 2 rows)."""
     data = [to_numpy(a, f"array {i}") for i, a in enumerate(arrays)]
     if any(a.ndim == 0 for a in data):
         raise ValueError("every array needs one row per example; got a scalar.")
@@ -424,22 +497,71 @@ def bootstrap_ci(
         )
     if n < 2:
         raise ValueError(f"need at least 2 examples to bootstrap; got {n}.")
+    return data
+
+
+def _check_resampling(n_resamples: int, confidence: float) -> tuple[int, float]:
     n_resamples = check_int(n_resamples, "n_resamples", hint="Use 1000 or more for a 95% interval.")
     confidence = check_number(
         confidence, "confidence", 0, 1, open_low=True, open_high=True, hint="e.g. 0.95"
     )
-    estimate = float(metric(*data))
-    idx = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
-    stats = np.array([float(metric(*(a[i] for a in data))) for i in idx])
-    bad = ~np.isfinite(stats)
+    return n_resamples, confidence
+
+
+def _percentile_interval(estimate: float, stats: Sequence[float], confidence: float) -> Interval:
+    """The estimate with the central ``confidence`` quantiles of its resampled values."""
+    values = np.array([float(v) for v in stats])
+    bad = ~np.isfinite(values)
     if bad.any():
         raise ValueError(
-            f"metric returned NaN/inf on {int(bad.sum())} of {n_resamples} resamples; "
+            f"metric returned NaN/inf on {int(bad.sum())} of {len(values)} resamples; "
             "make it defined on every resample."
         )
     tail = (1 - confidence) / 2
-    low, high = np.quantile(stats, [tail, 1 - tail])
-    return Interval(estimate=estimate, low=float(low), high=float(high), confidence=confidence)
+    low, high = np.quantile(values, [tail, 1 - tail])
+    return Interval(
+        estimate=float(estimate), low=float(low), high=float(high), confidence=confidence
+    )
+
+
+@dataclass(frozen=True)
+class PairedProportions:
+    """Two systems' yes/no outcomes on the same examples, from :func:`paired_proportions`.
+
+    ``only_a``: examples where ``a`` is true and ``b`` false; ``only_b`` the reverse (the
+    discordant pairs). ``difference``: ``mean(a) - mean(b)`` with its paired bootstrap interval.
+    ``p_value``: the exact two-sided McNemar test of equal rates.
+    """
+
+    n: int
+    only_a: int
+    only_b: int
+    difference: Interval
+    p_value: float
+
+
+def paired_proportions(
+    a: Any, b: Any, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> PairedProportions:
+    """Compare two rates measured on the same examples, as McNemar's test does.
+
+    ``a`` and ``b`` hold one boolean (or 0/1) per example, e.g. ``pred_a == labels`` or
+    "agrees with the teacher". Examples where both agree carry no information about the
+    difference; the exact McNemar test is a two-sided binomial test of ``only_a`` successes in
+    ``only_a + only_b`` trials at 1/2 (``p_value = 1`` when no pair is discordant). The
+    difference of rates gets the paired percentile-bootstrap interval of :func:`bootstrap_ci`.
+    """
+    from scipy.stats import binomtest
+
+    a = check_binary(a, "a")
+    b = check_binary(b, "b", len(a))
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(b & ~a))
+    discordant = only_a + only_b
+    p_value = binomtest(only_a, discordant, 0.5).pvalue if discordant else 1.0
+    difference = bootstrap_ci(
+        np.mean, a, b, n_resamples=n_resamples, confidence=confidence, seed=seed, paired=True
+    )
+    return PairedProportions(len(a), only_a, only_b, difference, float(p_value))
 
 
 #: The scores of :func:`scorecard`: name -> metric(probs, labels).

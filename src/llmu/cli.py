@@ -147,6 +147,12 @@ def _checkout() -> CoursePaths:
         raise SystemExit(f"error: {error}") from None
 
 
+def _usage_error(command: str, message: str) -> SystemExit:
+    """A mistake in the command line: one line on stderr, exit status 2 (as argparse does)."""
+    print(f"python -m llmu {command}: error: {message}", file=sys.stderr)
+    return SystemExit(2)
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute lessons with papermill; print where the notebook and metrics went."""
     from llmu.lesson import execute, lesson_names, resolve_lesson
@@ -155,9 +161,12 @@ def run(args: argparse.Namespace) -> int:
     if args.all:
         names = lesson_names(paths.root)
     else:
-        names = [resolve_lesson(name, paths.root) for name in args.lessons]
+        try:
+            names = [resolve_lesson(name, paths.root) for name in args.lessons]
+        except ValueError as error:
+            raise _usage_error("run", str(error)) from None
     if not names:
-        raise SystemExit("name a lesson (e.g. `python -m llmu run 02`) or pass --all")
+        raise _usage_error("run", "name a lesson (e.g. `python -m llmu run 02`) or pass --all")
     parameters = dict(args.parameter or [])
     for name in names:
         metrics = execute(

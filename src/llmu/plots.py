@@ -1,4 +1,4 @@
-"""Matplotlib figures for the course: reliability diagrams and risk-coverage curves.
+"""Matplotlib figures for the course: reliability diagrams, risk-coverage and ROC curves.
 
 Every function draws on ``ax`` (a new figure when ``None``), labels its axes, and returns the
 Axes; none calls ``plt.show()``.
@@ -14,9 +14,9 @@ from matplotlib.axes import Axes
 from mpl_toolkits.axes_grid1 import make_axes_locatable
 
 from llmu.calibration import ReliabilityData
-from llmu.uq import RiskCoverage
+from llmu.uq import ROC, RiskCoverage
 
-__all__ = ["plot_alignment", "plot_reliability", "plot_risk_coverage"]
+__all__ = ["plot_alignment", "plot_reliability", "plot_risk_coverage", "plot_roc"]
 
 CONFIDENCE_LABEL = "confidence (top-label probability)"
 
@@ -44,9 +44,11 @@ def plot_reliability(
     calibration.
 
     One diagram: accuracy bars plus hatched bars for the gap to the bin's mean confidence.
-    Several (e.g. before/after temperature scaling): translucent accuracy bars and a marker
-    line at (mean confidence, accuracy) for each. The legend gives each diagram's ECE. With
-    ``histogram=True`` a panel below shows how many examples fall in each bin. ``xlabel``
+    Several (e.g. before/after temperature scaling): one line with markers at (mean confidence,
+    accuracy) of each bin per diagram, no bars, so that overlaid diagrams stay readable. The
+    legend gives each diagram's ECE. With ``histogram=True`` a panel below shows how many
+    examples fall in each bin: counts for one diagram, for several the *fraction* of each
+    diagram's examples, so that a small data set is as visible as a large one. ``xlabel``
     (both panels) and ``ylabel`` name the axes, e.g. ``"entity confidence"`` and ``"fraction of
     entities exactly right"`` for :func:`llmu.calibration.confidence_reliability` data.
     Returns the main Axes (the histogram Axes is ``ax.histogram_ax``).
@@ -68,25 +70,26 @@ def plot_reliability(
     if histogram:
         hist_ax = make_axes_locatable(ax).append_axes("bottom", size="28%", pad=0.6, sharex=ax)
     ax.plot([0, 1], [0, 1], ls="--", color="gray", lw=1, label="perfect calibration")
+    markers = "osD^vP"
     for i, (d, name) in enumerate(zip(items, labels)):
         color = colors[i % len(colors)]
         full = d.counts > 0
         left, width = d.edges[:-1], np.diff(d.edges)
         wide = full & (width > 0)
-        ax.bar(
-            left[wide],
-            d.accuracy[wide],
-            width=width[wide],
-            align="edge",
-            color=color,
-            alpha=0.8 if single else 0.35,
-            edgecolor="black" if single else color,
-            lw=0.6,
-            label=f"{name} accuracy (ECE = {d.ece:.3f})",
-        )
-        point = full & (width == 0)  # zero-width bins, e.g. confidences of exactly 1
-        ax.plot(left[point], d.accuracy[point], "D", color=color, ms=5)
         if single:
+            ax.bar(
+                left[wide],
+                d.accuracy[wide],
+                width=width[wide],
+                align="edge",
+                color=color,
+                alpha=0.8,
+                edgecolor="black",
+                lw=0.6,
+                label=f"{name} accuracy (ECE = {d.ece:.3f})",
+            )
+            point = full & (width == 0)  # zero-width bins, e.g. confidences of exactly 1
+            ax.plot(left[point], d.accuracy[point], "D", color=color, ms=5)
             lo = np.minimum(d.accuracy[wide], d.confidence[wide])
             ax.bar(
                 left[wide],
@@ -102,10 +105,21 @@ def plot_reliability(
                 label="gap to mean confidence",
             )
         else:
-            ax.plot(d.confidence[full], d.accuracy[full], "o-", color=color, ms=4, lw=1.2)
+            ax.plot(
+                d.confidence[full],
+                d.accuracy[full],
+                marker=markers[i % len(markers)],
+                color=color,
+                ms=5,
+                lw=1.8,
+                label=f"{name} (ECE = {d.ece:.3f})",
+            )
         if hist_ax is not None:
-            alpha = 0.6 if single else 1.0
-            hist_ax.stairs(d.counts, d.edges, color=color, fill=single, alpha=alpha, label=name)
+            if single:
+                hist_ax.stairs(d.counts, d.edges, color=color, fill=True, alpha=0.6, label=name)
+            else:
+                share = d.counts / max(d.counts.sum(), 1)
+                hist_ax.stairs(share, d.edges, color=color, lw=1.8, label=name)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel(xlabel)
@@ -114,7 +128,7 @@ def plot_reliability(
     ax.legend(loc="upper left", fontsize="small")
     if hist_ax is not None:
         hist_ax.set_xlabel(xlabel)
-        hist_ax.set_ylabel("count")
+        hist_ax.set_ylabel("count" if single else "fraction")
         hist_ax.set_xlim(0, 1)
     ax.histogram_ax = hist_ax  # type: ignore[attr-defined]
     return ax
@@ -151,6 +165,50 @@ def plot_risk_coverage(
     ax.set_title(title or "Risk-coverage curve")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_roc(
+    curves: Mapping[str, ROC],
+    ax: Axes | None = None,
+    title: str | None = None,
+    tpr: float | None = 0.95,
+) -> Axes:
+    """ROC curves of out-of-scope detectors (from :func:`llmu.uq.roc_curve`), one colour each,
+    legend ordered by AUROC (best first).
+
+    With ``tpr`` (default 0.95) a labelled horizontal line marks that true positive rate, and a
+    dot on each curve marks its FPR there (the "FPR at 95% TPR" of :func:`llmu.uq.fpr_at_tpr`).
+    """
+    if (
+        not isinstance(curves, Mapping)
+        or not curves
+        or not all(isinstance(c, ROC) for c in curves.values())
+    ):
+        raise ValueError("plot_roc needs a dict {name: ROC} (from uq.roc_curve).")
+    if tpr is not None and not 0 < tpr <= 1:
+        raise ValueError(f"tpr must be in (0, 1], e.g. 0.95; got {tpr}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 5.5))
+    area = {name: float(np.sum(np.diff(c.fpr) * (c.tpr[1:] + c.tpr[:-1]) / 2))
+            for name, c in curves.items()}
+    colors = plt.get_cmap("tab10").colors
+    ax.plot([0, 1], [0, 1], color="gray", lw=1, ls="--", label="chance (AUROC 0.5)")
+    if tpr is not None:
+        ax.axhline(tpr, color="black", lw=0.8, ls=":", label=f"TPR = {tpr:g}: dots mark each FPR")
+    for i, name in enumerate(sorted(curves, key=lambda n: -area[n])):
+        c, color = curves[name], colors[i % len(colors)]
+        ax.plot(c.fpr, c.tpr, color=color, lw=1.8, label=f"{name} (AUROC {area[name]:.3f})")
+        if tpr is not None:
+            at = int(np.argmax(c.tpr >= tpr - 1e-12))
+            ax.plot([c.fpr[at]], [c.tpr[at]], "o", color=color, ms=6, mec="black", mew=0.6)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("false positive rate (in-scope flagged)")
+    ax.set_ylabel("true positive rate (out-of-scope flagged)")
+    ax.set_title(title or "ROC curves (out-of-scope = positive)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
     return ax
 
 
