@@ -17,8 +17,10 @@ def test_lesson_02_calibration_claims(executed_lessons):
     assert m["accuracy"] >= 0.80
     assert m["accuracy_ci_low"] <= m["accuracy"] <= m["accuracy_ci_high"]
     # T is fitted on the calibration split; the paired change on the disjoint evaluation split.
+    # Its interval does not lie above 0 (scaling does not worsen the NLL beyond noise); for some
+    # seeds it contains 0, so the prose reads its side from the run and no fall is asserted.
     # (The percentile interval of ECE is biased upwards: no claim that it holds the estimate.)
-    assert m["nll_change"] < 0
+    assert m["nll_change_ci_low"] < 0
     assert m["conformal_coverage"] >= 1 - m["conformal_alpha"] - 0.03
     assert 1 <= m["conformal_mean_set_size"] <= 2
     assert m["selective_accuracy_at_50"] >= m["accuracy"]

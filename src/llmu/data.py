@@ -865,7 +865,7 @@ def subset_indices(
     if stratify_by is None:
         chosen = rng.choice(total, size=int(n), replace=False)
     else:
-        labels = np.asarray(ds.with_format("numpy")[stratify_by])
+        labels = np.asarray(ds[stratify_by][:])  # [:] reads the column at once, not row by row
         classes, counts = np.unique(labels, return_counts=True)
         exact = counts * (n / total)
         quota = np.floor(exact).astype(int)

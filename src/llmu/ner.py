@@ -240,7 +240,7 @@ def word_logits(
     if len(n_words) != len(encoded):
         raise ValueError(f"n_words has {len(n_words)} entries for {len(encoded)} sentences")
     firsts = []
-    for row in encoded["word_ids"]:
+    for row in encoded["word_ids"][:]:
         ids = np.asarray(row)
         firsts.append(np.flatnonzero((ids >= 0) & (ids != np.concatenate([[-1], ids[:-1]]))))
     kept = np.array([len(f) for f in firsts])
@@ -616,7 +616,7 @@ class TokenClassifier(FineTuned):
     def word_logits(self, split: Dataset, mc_samples: int | None = None) -> WordScores:
         """Logits of every word of ``split`` (a ``tokens`` column); see :func:`word_logits`."""
         encoded = tokenize_and_align(split, self.tokenizer, self.max_length, tags_column=None)
-        n_words = [len(t) for t in split["tokens"]]
+        n_words = [len(t) for t in split["tokens"][:]]
         return word_logits(
             self.model,
             encoded,

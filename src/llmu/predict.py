@@ -102,7 +102,7 @@ def iter_logits(
             "call it inside `with dropout_active(model):`"
         )
     inputs = dataset.with_format(columns=[c for c in TOKEN_COLUMNS if c in dataset.column_names])
-    order = np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable")
+    order = np.argsort([len(ids) for ids in dataset["input_ids"][:]], kind="stable")
     per_batch = max(1, batch_size // copies)
     batches = [order[i : i + per_batch].tolist() for i in range(0, len(order), per_batch)]
     for batch_indices, batch in zip(batches, batch_loader(inputs, batches, tokenizer)):

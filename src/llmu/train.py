@@ -280,7 +280,7 @@ def train(
     )
     columns = model_columns(dataset)
     data = dataset.with_format(columns=columns)
-    lengths = [len(ids) for ids in dataset["input_ids"]]
+    lengths = [len(ids) for ids in dataset["input_ids"][:]]
     batches_per_epoch = math.ceil(len(dataset) / config.batch_size)
     total_steps = config.max_steps or math.ceil(
         config.epochs * batches_per_epoch / config.grad_accum_steps
