@@ -671,3 +671,33 @@ def test_real_wnut17() -> None:
         assert len(rows["tokens"]) == sentences
         assert sum(map(len, rows["tokens"])) == tokens
         assert sum(t in begins for tags in rows["ner_tags"] for t in tags) == entities
+
+
+# ----------------------------------------------------------------------------- tokenization
+
+
+def test_tokenize_texts_matches_the_tokenizer_and_keeps_the_order() -> None:
+    from llmu.models import load_tokenizer
+
+    tokenizer = load_tokenizer("minilm")
+    texts = ["a gripping , moving film", "dull", "word " * 40]
+    split = Dataset.from_dict(
+        {"text": texts, "label": [1, 0, 0], "idx": [7, 8, 9]},
+        features=Features(
+            {"text": Value("string"), "label": ClassLabel(names=["neg", "pos"]),
+             "idx": Value("int64")}
+        ),
+    )
+    encoded = D.tokenize_texts(split, tokenizer, max_length=16)
+    expected = tokenizer(texts, truncation=True, max_length=16)
+    assert encoded["input_ids"][:] == expected["input_ids"]
+    assert encoded["attention_mask"][:] == expected["attention_mask"]
+    assert encoded["labels"][:] == [1, 0, 0]
+    assert "idx" not in encoded.column_names and "text" not in encoded.column_names
+    assert len(encoded["input_ids"][2]) == 16  # truncated to max_length
+    unlabelled = D.tokenize_texts(split, tokenizer, max_length=16, label_column=None)
+    assert "labels" not in unlabelled.column_names
+    with pytest.raises(ValueError, match="no text column 'sentence'"):
+        D.tokenize_texts(split, tokenizer, 16, text_column="sentence")
+    with pytest.raises(ValueError, match="use label_column=None"):
+        D.tokenize_texts(split.remove_columns("label"), tokenizer, 16)

@@ -467,3 +467,37 @@ def test_threshold_protocol_by_hand():
 def test_uq_bad_inputs(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# -------------------------------------------------------------------- seed disagreement
+
+
+def test_pairwise_disagreement_by_hand():
+    preds = np.array([[0, 1, 1, 2], [0, 1, 0, 1], [0, 0, 1, 0]])  # 3 models, 4 examples
+    # pairs (0,1), (0,2), (1,2) disagree on: ex 0 none; ex 1 two; ex 2 two; ex 3 all three
+    np.testing.assert_allclose(uq.pairwise_disagreement(preds), [0, 2 / 3, 2 / 3, 1])
+    two = np.array([[1, 0, 1, 1], [1, 1, 0, 1]])
+    np.testing.assert_allclose(uq.pairwise_disagreement(two), [0, 1, 1, 0])
+
+
+def test_pairwise_disagreement_matches_a_loop_over_pairs():
+    rng = np.random.default_rng(0)
+    preds = rng.integers(0, 3, size=(5, 200))
+    pairs = [(a, b) for a in range(5) for b in range(a + 1, 5)]
+    expected = np.mean([preds[a] != preds[b] for a, b in pairs], axis=0)
+    np.testing.assert_allclose(uq.pairwise_disagreement(torch.as_tensor(preds)), expected)
+
+
+@pytest.mark.parametrize(
+    "preds, match",
+    [
+        (np.zeros((1, 4), int), "n_models >= 2"),
+        (np.zeros(4, int), "n_models >= 2"),
+        (np.zeros((2, 0), int), "n_models >= 2"),
+        (np.array([[0, 1], [1, -1]]), "labels"),
+        (np.array([[0.5, 1.0], [1.0, 0.0]]), "integer"),
+    ],
+)
+def test_pairwise_disagreement_bad_inputs(preds, match):
+    with pytest.raises(ValueError, match=match):
+        uq.pairwise_disagreement(preds)

@@ -937,16 +937,12 @@ def tokenize_texts(
         )
     check_int(max_length, "max_length", 2)
 
-    def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        encoded = dict(tokenizer(batch[text_column], truncation=True, max_length=max_length))
-        if label_column is not None:
-            encoded["labels"] = batch[label_column]
-        return encoded
-
-    columns = ds.column_names
-    return ds.map(
-        encode, batched=True, remove_columns=columns, desc="tokenizing", load_from_cache_file=False
-    )
+    # One tokenizer call on the whole column: Dataset.map would hash the tokenizer to
+    # fingerprint its function, which costs more than tokenizing a few hundred texts.
+    encoded = dict(tokenizer(ds[text_column][:], truncation=True, max_length=max_length))
+    if label_column is not None:
+        encoded["labels"] = ds[label_column][:]
+    return Dataset.from_dict(encoded)
 
 
 # --------------------------------------------------------------------------- registry

@@ -134,21 +134,17 @@ def tokenize_and_align(
         )
     check_int(max_length, "max_length", 3, "Two special tokens and a word need 3.")
 
-    def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        encoded = tokenizer(
-            batch["tokens"], is_split_into_words=True, truncation=True, max_length=max_length
-        )
-        out = dict(encoded)
-        ids = [encoded.word_ids(i) for i in range(len(batch["tokens"]))]
-        out["word_ids"] = [[-1 if w is None else w for w in row] for row in ids]
-        if tags_column is not None:
-            out["labels"] = [align_labels(row, tags) for row, tags in zip(ids, batch[tags_column])]
-        return out
-
-    columns = split.column_names
-    return split.map(
-        encode, batched=True, remove_columns=columns, desc="aligning", load_from_cache_file=False
-    )
+    # One tokenizer call on the whole column (Dataset.map would hash the tokenizer first).
+    words = split["tokens"][:]
+    encoded = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
+    out = dict(encoded)
+    ids = [encoded.word_ids(i) for i in range(len(words))]
+    out["word_ids"] = [[-1 if w is None else w for w in row] for row in ids]
+    if tags_column is not None:
+        out["labels"] = [
+            align_labels(row, tags) for row, tags in zip(ids, split[tags_column][:])
+        ]
+    return Dataset.from_dict(out)
 
 
 # --------------------------------------------------------------------------- word-level scores

@@ -51,6 +51,7 @@ __all__ = [
     "fpr_at_tpr",
     "mean_set_size",
     "oos_threshold",
+    "pairwise_disagreement",
     "prediction_sets",
     "risk_coverage_curve",
     "roc_curve",
@@ -132,6 +133,30 @@ def entropy_decomposition(samples: Any) -> EntropyDecomposition:
     return EntropyDecomposition(
         mean_probs=mean, total=total, aleatoric=aleatoric, epistemic=np.maximum(mi, 0.0)
     )
+
+
+def pairwise_disagreement(predictions: Any) -> np.ndarray:
+    """Per example, the share of pairs of models that predict different labels.
+
+    ``predictions`` has shape ``(M, N)``: the predicted class of each of M models (e.g. the
+    same recipe fine-tuned with M seeds) on N examples, M >= 2. Example ``n`` gets
+    ``#{(a, b): a < b, pred[a, n] != pred[b, n]} / (M (M - 1) / 2)``; the mean over examples is
+    the pairwise disagreement rate, the chance that two models of the set, picked at random,
+    disagree on a random example (for M = 2, how often the two differ). One value per example,
+    so ``bootstrap_ci(np.mean, pairwise_disagreement(preds))`` resamples examples.
+    """
+    preds = to_numpy(predictions, "predictions")
+    if preds.ndim != 2 or preds.shape[0] < 2 or preds.shape[1] == 0:
+        raise ValueError(
+            "predictions must have shape (n_models >= 2, n_examples >= 1), one predicted "
+            f"class per model and example; got shape {preds.shape}"
+        )
+    labels = check_labels(preds.reshape(-1)).reshape(preds.shape)
+    m = labels.shape[0]
+    counts = np.stack([(labels == c).sum(axis=0) for c in np.unique(labels)])
+    agreeing = (counts * (counts - 1) // 2).sum(axis=0)
+    pairs = m * (m - 1) // 2
+    return (pairs - agreeing) / pairs
 
 
 # --------------------------------------------------------------------------- out-of-scope detection
