@@ -12,12 +12,12 @@ run of a few steps per loop. Prints examples/s of each and their ratio, and writ
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from _report import report
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
 from llmu.config import mixed_precision, seed_everything, select_device
@@ -98,20 +98,17 @@ def main() -> None:
         run(args, dataset, tokenizer, device, args.warmup_steps)
         results[name] = run(args, dataset, tokenizer, device, args.steps)
         print(f"{name:22s} {results[name]:8.1f} examples/s")
-    ratio = results["llmu.train"] / results["transformers.Trainer"]
-    print(f"ratio llmu/Trainer      {ratio:8.3f}")
-    record = {
-        "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(),
-        "threads": torch.get_num_threads(),
-        "backbone": args.backbone,
-        "batch_size": args.batch_size,
-        "steps": args.steps,
-        "mixed_precision": mixed_precision(device),
-        "examples_per_s": results,
-        "ratio": ratio,
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    report(
+        args.output,
+        device,
+        "ratio llmu/Trainer",
+        results["llmu.train"] / results["transformers.Trainer"],
+        backbone=args.backbone,
+        batch_size=args.batch_size,
+        steps=args.steps,
+        mixed_precision=mixed_precision(device),
+        examples_per_s=results,
+    )
 
 
 if __name__ == "__main__":

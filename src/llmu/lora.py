@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -63,7 +64,11 @@ def add_lora(
         lora_dropout=dropout,
         target_modules=targets,
     )
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():
+        # peft reads transformers' deprecated `is_gradient_checkpointing` alias: a warning
+        # about peft's code, not the caller's.
+        warnings.filterwarnings("ignore", "`is_gradient_checkpointing`", FutureWarning)
+        return get_peft_model(model, config)
 
 
 def fine_tune_lora(
