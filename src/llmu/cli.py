@@ -85,6 +85,10 @@ def doctor(args: argparse.Namespace) -> int:
                 sizes = ", ".join(f"{split} {len(part):,}" for split, part in loaded.items())
                 _status(True, f"{name} ({spec.title})", sizes)
             except (OSError, ValueError) as error:
+                if spec.full_only:  # the quick profile never loads it: not a problem
+                    print(f"  [--] {name} ({spec.title}): not here; only the full profile needs "
+                          f"it (`python -m llmu prefetch --datasets {name} DIR`)")
+                    continue
                 _status(False, f"{name} ({spec.title})", str(error).splitlines()[0])
                 problems.append(f"data set {name}: {error}")
 

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 DATA_DIR_ENV = "LLMU_DATA_DIR"
+CACHE_DIR_ENV = "LLMU_CACHE_DIR"
 NUM_THREADS_ENV = "LLMU_NUM_THREADS"
 #: CPU threads of the quick profile when ``LLMU_NUM_THREADS`` is unset.
 QUICK_THREADS = 2
@@ -165,4 +166,15 @@ def data_dir() -> Path | None:
             f"{DATA_DIR_ENV}={value!r} is not a folder; point it at the course data "
             "(e.g. ../shared/data) or unset it to load from the Hugging Face Hub"
         )
+    return path.resolve()
+
+
+def cache_dir() -> Path:
+    """Where the course keeps converted models: ``LLMU_CACHE_DIR``, else ``~/.cache/llmu``.
+
+    Created on first use. On Colab, point it at Google Drive to keep the copies across sessions.
+    """
+    value = os.environ.get(CACHE_DIR_ENV)
+    path = Path(value).expanduser() if value else Path.home() / ".cache" / "llmu"
+    path.mkdir(parents=True, exist_ok=True)
     return path.resolve()

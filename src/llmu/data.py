@@ -58,6 +58,7 @@ __all__ = [
     "load_clinc150",
     "load_conll2003",
     "load_sst2",
+    "load_triviaqa",
     "load_wnut17",
     "prefetch_dataset",
     "select_clinc_domains",
@@ -126,6 +127,8 @@ class DatasetSpec:
     title: str
     load: Callable[[], DatasetDict]
     hub: tuple[HubSource, ...]
+    #: Loaded by a full profile only (lesson 09's TriviaQA): the quick profile never needs it.
+    full_only: bool = False
 
 
 # --------------------------------------------------------------------------- errors and sources
@@ -818,6 +821,38 @@ def load_wnut17() -> DatasetDict:
     return _load("wnut17", tuple(_WNUT_FILES), ("tokens", "ner_tags"), _wnut_from_files)
 
 
+def _triviaqa_from_hub(raw: DatasetDict) -> DatasetDict:
+    """TriviaQA ``rc.nocontext``: keep ``question`` and ``answers`` (the answer's ``value``
+    first, then its ``aliases``, without repeats) of the validation split."""
+    if "validation" not in raw:
+        raise ValueError(f"TriviaQA Hub copy has no 'validation' split; splits: {list(raw)}")
+    split = raw["validation"]
+    missing = {"question", "answer"} - set(split.column_names)
+    if missing:
+        raise ValueError(f"TriviaQA Hub copy lacks column(s) {sorted(missing)}")
+    answers = [
+        list(dict.fromkeys([a["value"], *a["aliases"]])) for a in split["answer"]
+    ]
+    return DatasetDict({"validation": Dataset.from_dict(
+        {"question": split["question"], "answers": answers},
+        features=Features({"question": Value("string"), "answers": [Value("string")]}),
+    )})
+
+
+def _triviaqa_from_files(folder: Path) -> DatasetDict:
+    raise _not_found(
+        "triviaqa", f"{folder} holds no prefetched copy ({folder / 'hub'}); the course reads "
+        "TriviaQA only from the Hub or from what prefetch writes"
+    )
+
+
+def load_triviaqa() -> DatasetDict:
+    """TriviaQA (Joshi et al. 2017), ``rc.nocontext`` validation questions: columns
+    ``question`` and ``answers`` (the answer and its aliases). Hub or prefetched copy only:
+    lesson 09's full profile."""
+    return _load("triviaqa", ("validation",), ("question", "answers"), _triviaqa_from_files)
+
+
 # --------------------------------------------------------------------------- subsets
 
 
@@ -985,6 +1020,14 @@ DATASETS: dict[str, DatasetSpec] = {
                 HubSource("flaitenberger/wnut_17"),
             ),
         ),
+        DatasetSpec(
+            "triviaqa",
+            "triviaqa",
+            "TriviaQA",
+            load_triviaqa,
+            (HubSource("mandarjoshi/trivia_qa", "rc.nocontext"),),
+            full_only=True,
+        ),
     )
 }
 
@@ -993,4 +1036,5 @@ _HUB_NORMALISERS: dict[str, Callable[[DatasetDict], DatasetDict]] = {
     "clinc150": _clinc_from_hub,
     "conll2003": lambda raw: _ner_from_hub(raw, CONLL2003_TAGS, True, "CoNLL-2003"),
     "wnut17": lambda raw: _ner_from_hub(raw, WNUT17_TAGS, False, "WNUT-17"),
+    "triviaqa": _triviaqa_from_hub,
 }

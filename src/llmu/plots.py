@@ -139,8 +139,8 @@ def plot_risk_coverage(
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Axes:
-    """Selective risk (error rate among kept examples) against coverage, one line per curve, "
-    "AURC in the legend."""
+    """Selective risk (error rate among kept examples) against coverage, one line per curve,
+    AURC in the legend."""
     if isinstance(curves, RiskCoverage):
         curves = {"model": curves}
     if (

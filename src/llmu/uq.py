@@ -52,12 +52,14 @@ __all__ = [
     "mean_set_size",
     "oos_threshold",
     "pairwise_disagreement",
+    "prediction_rejection_ratio",
     "prediction_sets",
     "risk_coverage_curve",
     "roc_curve",
     "selective_accuracy",
     "split_conformal",
     "threshold_metrics",
+    "withheld_probability",
 ]
 
 _EPS = 1e-9  # absorbs float error in (n+1)(1-alpha) and coverage*n before ceil
@@ -477,18 +479,34 @@ def _check_selective(confidence: Any, correct: Any) -> tuple[np.ndarray, np.ndar
     return c, check_binary(correct, "correct", len(c))
 
 
+def _kept_errors(c: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort by decreasing confidence; the expected number of errors among the k most confident,
+    k = 1..n, with examples of tied confidence taken in random order (so input order is moot)."""
+    order = np.argsort(-c, kind="stable")
+    conf, wrong = c[order], ~ok[order]
+    group = np.r_[0, np.cumsum(np.diff(conf) != 0)]
+    first = np.flatnonzero(np.r_[True, np.diff(group) != 0])
+    size = np.diff(np.r_[first, len(c)])
+    group_errors = np.bincount(group, weights=wrong.astype(np.float64))
+    before = np.r_[0.0, np.cumsum(group_errors)[:-1]]
+    k = np.arange(1, len(c) + 1)
+    inside = (k - first[group]) / size[group]
+    return before[group] + inside * group_errors[group], conf
+
+
 def risk_coverage_curve(confidence: Any, correct: Any) -> RiskCoverage:
     """Selective risk at every coverage when abstaining on the least confident examples.
 
-    Examples are sorted by decreasing ``confidence`` with a stable sort, so tied confidences keep
-    their input order (deterministic; a different order of tied examples can change the curve).
+    Examples are sorted by decreasing ``confidence``; among tied confidences the risk is the
+    expected one over their order (so a score with few distinct values, e.g. a count of
+    distinct answers, is not helped or hurt by the input order).
     ``confidence`` may be any score where larger means more confident (max prob, -entropy, ...).
     """
     c, ok = _check_selective(confidence, correct)
-    order = np.argsort(-c, kind="stable")
+    errors, threshold = _kept_errors(c, ok)
     k = np.arange(1, len(c) + 1)
-    errors = np.cumsum(~ok[order])
-    return RiskCoverage(coverage=k / len(c), risk=errors / k, threshold=c[order])
+    return RiskCoverage(coverage=k / len(c), risk=errors / k, threshold=threshold)
+
 
 
 def aurc(confidence: Any, correct: Any) -> float:
@@ -503,14 +521,54 @@ def aurc(confidence: Any, correct: Any) -> float:
 
 
 def selective_accuracy(confidence: Any, correct: Any, coverage: float) -> float:
-    """Accuracy on the ``ceil(coverage * n)`` most confident examples (stable sort on ties)."""
+    """Accuracy on the ``ceil(coverage * n)`` most confident examples (ties averaged over their
+    order, as in :func:`risk_coverage_curve`)."""
     c, ok = _check_selective(confidence, correct)
     coverage = check_number(
         coverage, "coverage", 0, 1, open_low=True, hint="coverage is the fraction of examples kept."
     )
     m = max(1, math.ceil(coverage * len(c) - _EPS))
-    order = np.argsort(-c, kind="stable")
-    return float(ok[order[:m]].mean())
+    return float(1 - _kept_errors(c, ok)[0][m - 1] / m)
+
+
+def withheld_probability(uncertainty: Any, fraction: float) -> np.ndarray:
+    """Per example, the probability that it is withheld when the ``ceil(fraction * n)`` least
+    certain examples (largest ``uncertainty``) are withheld, examples tied at the cut sharing
+    the remaining places evenly (a score with few distinct values is not judged by the input
+    order)."""
+    u = check_vector(uncertainty, "uncertainty")
+    fraction = check_number(fraction, "fraction", 0, 1, hint="the share of examples withheld")
+    m = math.ceil(fraction * len(u) - _EPS)
+    if m == 0:
+        return np.zeros(len(u))
+    cut = np.sort(u)[::-1][m - 1]
+    above, at = u > cut, u == cut
+    p = above.astype(np.float64)
+    p[at] = (m - above.sum()) / at.sum()
+    return p
+
+
+def prediction_rejection_ratio(
+    confidence: Any, correct: Any, max_rejection: float = 0.5
+) -> float:
+    """PRR (Malinin et al. 2021): the share of the oracle's gain that a confidence ranking gets
+    when it rejects the least confident examples, up to ``max_rejection`` of them.
+
+    With R(r) the error rate of the kept examples after rejecting a fraction r, PRR =
+    (A_random - A_score) / (A_random - A_oracle), A the mean of R over r = 0, 1/n, ...,
+    ``max_rejection``; a random ranking keeps the overall error rate, the oracle rejects the
+    errors first. 1 is the oracle, 0 a random ranking, below 0 worse than random.
+    """
+    c, ok = _check_selective(confidence, correct)
+    limit = check_number(max_rejection, "max_rejection", 0, 1, open_low=True, open_high=True)
+    if ok.all() or not ok.any():
+        raise ValueError("PRR needs both right and wrong examples; all are one kind here")
+    n = len(c)
+    kept = n - np.arange(int(np.floor(limit * n + _EPS)) + 1)  # k kept after rejecting n - k
+    score = _kept_errors(c, ok)[0][kept - 1] / kept
+    oracle = np.clip(np.sum(~ok) - (n - kept), 0, None) / kept
+    random = np.full(len(kept), np.mean(~ok))
+    return float((random.mean() - score.mean()) / (random.mean() - oracle.mean()))
 
 
 def coverage_over_splits(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import html
 import math
 from typing import Any
 
@@ -13,10 +14,24 @@ from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from llmu import calibration as cal
-from llmu._checks import check_int, check_labels, check_logits, check_positive
+from llmu import uq
+from llmu._checks import (
+    check_binary,
+    check_int,
+    check_labels,
+    check_logits,
+    check_positive,
+    check_vector,
+)
 from llmu.plots import plot_reliability
 
-__all__ = ["reliability_at_temperature", "temperature_figure", "temperature_slider"]
+__all__ = [
+    "abstention_figure",
+    "abstention_slider",
+    "reliability_at_temperature",
+    "temperature_figure",
+    "temperature_slider",
+]
 
 
 def reliability_at_temperature(
@@ -154,3 +169,83 @@ def temperature_slider(
     box = widgets.VBox([slider, summary, out])
     box.fitted_temperature = fitted  # type: ignore[attr-defined]
     return box
+
+
+def abstention_figure(confidence: Any, correct: Any, threshold: float, name: str) -> Figure:
+    """The abstention slider's picture: accuracy of the answers kept against coverage as the
+    threshold on ``confidence`` moves, the current threshold marked."""
+    curve = uq.risk_coverage_curve(confidence, correct)
+    conf = check_vector(confidence, "confidence")
+    ok = check_binary(correct, "correct", len(conf))
+    kept = conf >= threshold
+    fig = Figure(figsize=(6.4, 3.8), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(curve.coverage, 1 - curve.risk, color="tab:blue", label=f"keep if {name} >= t")
+    ax.axhline(float(ok.mean()), color="gray", ls=":", label="answer everything")
+    if kept.any():
+        ax.plot(kept.mean(), ok[kept].mean(), "o", color="tab:red", ms=8,
+                label=f"t = {threshold:.3g}")
+    ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel="coverage (share of questions answered)",
+           ylabel="accuracy of the answers kept", title="Abstaining below a threshold")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize="small")
+    return fig
+
+
+def _answer_table(items: list[tuple[str, str, bool, float, bool]]) -> str:
+    rows = "".join(
+        f"<tr style='opacity:{1 if kept else 0.45}'><td>{html.escape(q)}</td>"
+        f"<td>{html.escape(a)}</td><td>{'right' if ok else 'wrong'}</td><td>{c:.3g}</td>"
+        f"<td>{'kept' if kept else 'abstained'}</td></tr>"
+        for q, a, ok, c, kept in items
+    )
+    return (
+        "<div style='max-height:260px;overflow-y:auto'><table><thead><tr><th>question</th>"
+        "<th>answer</th><th>judged</th><th>confidence</th><th></th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
+    )
+
+
+def abstention_slider(
+    questions: list[str],
+    answers: list[str],
+    correct: Any,
+    confidence: Any,
+    name: str = "confidence",
+    initial: float | None = None,
+) -> widgets.VBox:
+    """A slider for an abstention threshold t: the model answers only when ``confidence >= t``.
+
+    Shows the coverage, the accuracy of the answers kept, the curve of both, and every answer
+    (most confident first) marked kept or abstained. ``initial`` defaults to the median
+    confidence (half of the questions answered). As :func:`temperature_slider`, it writes its
+    picture into the ``Output`` widget's state, so the built book shows it without a kernel.
+    """
+    conf = check_vector(confidence, "confidence")
+    ok = check_binary(correct, "correct", len(conf))
+    if not len(questions) == len(answers) == len(conf):
+        raise ValueError(f"{len(questions)} questions, {len(answers)} answers and {len(conf)} "
+                         "confidences: pass one of each per question")
+    low, high = float(conf.min()), float(conf.max())
+    start = float(np.median(conf)) if initial is None else float(initial)
+    if not low <= start <= high:
+        raise ValueError(f"initial must lie in [{low:.3g}, {high:.3g}]; got {initial}")
+    order = np.argsort(-conf, kind="stable")
+    slider = widgets.FloatSlider(value=start, min=low, max=high, step=(high - low) / 200 or 1,
+                                 description="t", continuous_update=False, readout_format=".3g")
+    summary, table, out = widgets.HTML(), widgets.HTML(), widgets.Output()
+
+    def redraw(change: Any = None) -> None:
+        t = float(slider.value)
+        kept = conf >= t
+        accuracy = f"{ok[kept].mean():.3f}" if kept.any() else "n/a (nothing kept)"
+        summary.value = (f"threshold t = {t:.3g}: answers {kept.sum()} of {len(conf)} questions "
+                         f"(coverage {kept.mean():.2f}); accuracy of the answers kept {accuracy}; "
+                         f"answering everything: {ok.mean():.3f}")
+        table.value = _answer_table([(questions[i], answers[i], bool(ok[i]), float(conf[i]),
+                                      bool(kept[i])) for i in order])
+        out.outputs = (_png_output(abstention_figure(conf, ok, t, name)),)
+
+    slider.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([slider, summary, out, table])
