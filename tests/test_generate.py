@@ -110,7 +110,8 @@ def test_yes_probability_matches_one_unpadded_pass(chat):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"n_samples": -1}, "n_samples"), ({"temperature": 0}, "temperature"),
+    [({"n_samples": -1}, "n_samples"), ({"n_samples": 1}, "no spread"),
+     ({"temperature": 0}, "temperature"),
      ({"n_samples": 0, "greedy": False}, "nothing to generate"),
      ({"max_new_tokens": 0}, "max_new_tokens")],
 )

@@ -18,7 +18,7 @@ SAMPLING = ("predictive_entropy", "num_sets", "greedy_disagreement", "semantic_e
 
 def test_lesson_09_questions_are_neither_trivial_nor_hopeless(executed_lessons):
     m = executed_lessons[LESSON]
-    assert 150 <= m["n_questions"] <= 250 and m["n_samples"] >= 5
+    assert 150 <= m["n_answerable"] <= 250 and m["n_invented"] >= 5 and m["n_samples"] >= 5
     assert 0.15 <= m["accuracy"] <= 0.85
 
 

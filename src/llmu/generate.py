@@ -292,6 +292,9 @@ def generate_answers(
     call is deterministic for a seed (and batch size).
     """
     n_samples = check_int(n_samples, "n_samples", minimum=0)
+    if n_samples == 1:
+        raise ValueError("n_samples=1 gives no spread to measure: use 0 (greedy answers only) "
+                         "or K >= 2 samples")
     if not greedy and n_samples < 1:
         raise ValueError("nothing to generate: greedy=False and n_samples=0")
     temperature = check_positive(temperature, "temperature", "Use greedy=True for T -> 0.")
