@@ -30,7 +30,7 @@ from llmu.config import seed_everything, select_device
 
 def hf_answer_tokens(model, tokenizer, prompts: list[str], args: argparse.Namespace) -> int:
     """Sample with ``model.generate``; count each row's tokens up to its first stop token."""
-    stop = set(gen._stop_ids(tokenizer, model))
+    stop = set(gen.stop_token_ids(tokenizer, model))
     total = 0
     for start in range(0, len(prompts), args.batch_size):
         batch = tokenizer(prompts[start : start + args.batch_size], return_tensors="pt",

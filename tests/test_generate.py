@@ -248,6 +248,7 @@ def test_sampling_scores_orientation():
     scores = gen.sampling_scores(generations, gen.same_answer_text)
     for name, values in scores.items():
         assert values[0] < values[1], name
+    assert scores["num_clusters"].tolist() == [1, 4]
     with pytest.raises(ValueError, match="greedy"):
         gen.sampling_scores(gen.Generations(None, [sure], 1.0), gen.same_answer_text)
 

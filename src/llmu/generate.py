@@ -53,6 +53,7 @@ __all__ = [
     "load_generator",
     "chat_prompts",
     "generate_answers",
+    "stop_token_ids",
     "normalize_answer",
     "answer_span",
     "is_correct",
@@ -262,7 +263,9 @@ class Generations:
         return sum(len(a.token_ids) for a in rows)
 
 
-def _stop_ids(tokenizer: Tokenizer, model: PreTrainedModel) -> list[int]:
+def stop_token_ids(tokenizer: Tokenizer, model: PreTrainedModel) -> list[int]:
+    """The token ids that end an answer: the model's end-of-turn/end-of-text ids and the
+    tokenizer's end-of-sequence id."""
     eos = model.generation_config.eos_token_id
     ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
     ids.add(tokenizer.eos_token_id)
@@ -303,7 +306,7 @@ def generate_answers(
     prefix, suffixes = _split_prompts(tokenizer, prompts)
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(check_seed(seed))
-    stop = torch.tensor(_stop_ids(tokenizer, model), device=device)
+    stop = torch.tensor(stop_token_ids(tokenizer, model), device=device)
     greedy_rows = torch.zeros(int(greedy) + n_samples, dtype=torch.bool, device=device)
     greedy_rows[0] = greedy
     answers: list[Answer] = []
@@ -795,6 +798,7 @@ def sampling_scores(
     ``token_entropy`` mean next-token entropy along the greedy answer, ``predictive_entropy``
     naive entropy of the samples, ``num_sets`` distinct normalised samples,
     ``greedy_disagreement`` 1 - the share of samples equal to the greedy answer,
+    ``num_clusters`` the number of meaning clusters,
     ``semantic_entropy`` discrete and ``semantic_entropy_weighted`` likelihood-weighted
     semantic entropy over the clusters that ``equivalent`` forms.
     """
@@ -802,7 +806,8 @@ def sampling_scores(
         raise ValueError("the generations hold no greedy answers; generate with greedy=True")
     scores: dict[str, list[float]] = {k: [] for k in (
         "seq_logprob", "seq_logprob_norm", "token_entropy", "predictive_entropy", "num_sets",
-        "greedy_disagreement", "semantic_entropy", "semantic_entropy_weighted")}
+        "greedy_disagreement", "num_clusters", "semantic_entropy",
+        "semantic_entropy_weighted")}
     for greedy, samples in zip(generations.greedy, generations.samples):
         texts = [s.text for s in samples]
         clusters = cluster_answers(texts, equivalent)
@@ -812,6 +817,7 @@ def sampling_scores(
         scores["predictive_entropy"].append(predictive_entropy(samples))
         scores["num_sets"].append(distinct_answers(texts))
         scores["greedy_disagreement"].append(1 - greedy_frequency(greedy.text, texts))
+        scores["num_clusters"].append(max(clusters) + 1)
         scores["semantic_entropy"].append(semantic_entropy(clusters))
         scores["semantic_entropy_weighted"].append(
             semantic_entropy(clusters, [sequence_logprob(s) for s in samples]))
